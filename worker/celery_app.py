@@ -1,0 +1,65 @@
+"""The Celery application: JSON only, late acks, prefetch 1, task events on.
+
+`app` is configured from the environment at import (so `celery -A worker.celery_app` works with
+REDIS_URL set); leadsync's entry points call `configure` again once they know the Redis URL.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.signals import setup_logging
+
+from worker.config import Settings
+from worker.embedded import recorded_url
+from worker.logs import configure_logging
+
+TASK_NAME = "leadsync.sync_lead"
+
+app = Celery("leadsync", include=["worker.tasks"])
+
+
+def configure(settings: Settings, broker_url: str | None) -> Celery:
+    """Apply leadsync's Celery settings; `broker_url` is the resolved Redis URL."""
+    app.conf.update(
+        broker_url=broker_url,
+        broker_connection_retry_on_startup=True,
+        # A message stays unacknowledged only while one attempt runs; waits between attempts live
+        # in leadsync's own schedule, so the visibility timeout only has to outlast one attempt.
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
+        task_serializer="json",
+        result_serializer="json",
+        event_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        task_default_queue=settings.queue,
+        task_routes={TASK_NAME: {"queue": settings.queue}},
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+    )
+    return app
+
+
+@setup_logging.connect
+def _use_leadsync_logging(**_: object) -> None:
+    # Connecting this signal stops Celery from installing its own handlers: its records go
+    # through leadsync's structlog pipeline instead.
+    settings = Settings.from_env()
+    configure_logging(
+        secrets=[settings.encryption_key.reveal()],
+        log_pii=settings.log_pii,
+    )
+
+
+def _configure_from_env() -> None:
+    settings = Settings.from_env()
+    configure(settings, settings.redis_url or recorded_url(settings.state_dir))
+
+
+_configure_from_env()

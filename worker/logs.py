@@ -1,0 +1,140 @@
+"""Logging: one structlog pipeline for leadsync, Celery and the standard library.
+
+JSON lines when stdout is not a terminal, coloured console lines when it is. Two processors guard
+what leaves the process: `mask_emails` (unless LEADSYNC_LOG_PII=1) and `redact_secrets`, which
+removes secret-named fields and any known secret value wherever it appears.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+REDACTED = "[redacted]"
+_SECRET_FIELD = re.compile(
+    r"(secret|password|passwd|token|api_?key|encryption_?key|signature|authorization)", re.I
+)
+_EMAIL_IN_TEXT = re.compile(r"([A-Za-z0-9._%+!#$&'*/=?^`{|}~-])[A-Za-z0-9._%+!#$&'*/=?^`{|}~-]*@")
+
+
+def mask_email(text: str) -> str:
+    """`ann@example.com` → `a***@example.com`: enough to tell leads apart, not to contact them."""
+    return _EMAIL_IN_TEXT.sub(lambda match: f"{match.group(1)}***@", text)
+
+
+def _walk(value: Any, transform: Any) -> Any:
+    if isinstance(value, str):
+        return transform(value)
+    if isinstance(value, dict):
+        return {key: _walk(item, transform) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_walk(item, transform) for item in value]
+    return value
+
+
+def mask_emails(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Mask every email address in the event, nested values included."""
+    for key, value in event_dict.items():
+        event_dict[key] = _walk(value, mask_email)
+    return event_dict
+
+
+class SecretRedactor:
+    """Drop secret-named fields and scrub known secret values from every string."""
+
+    def __init__(self, secret_values: Iterable[str] = ()) -> None:
+        self._values = sorted({value for value in secret_values if len(value) >= 4}, key=len)[::-1]
+
+    def scrub(self, text: str) -> str:
+        """The text with every known secret value replaced."""
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return text
+
+    def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        for key, value in list(event_dict.items()):
+            if _SECRET_FIELD.search(key):
+                event_dict[key] = REDACTED
+            else:
+                event_dict[key] = self._scrub_nested(value)
+        return event_dict
+
+    def _scrub_nested(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: REDACTED if _SECRET_FIELD.search(str(key)) else self._scrub_nested(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self._scrub_nested(item) for item in value]
+        if isinstance(value, str):
+            return self.scrub(value)
+        return value
+
+
+def configure_logging(
+    *,
+    secrets: Iterable[str] = (),
+    log_pii: bool = False,
+    stream: TextIO | None = None,
+    level: int = logging.INFO,
+    json: bool | None = None,
+) -> None:
+    """Configure structlog and route the standard library (and so Celery) through it."""
+    stream = stream or sys.stdout
+    use_json = (not stream.isatty()) if json is None else json
+    redactor = SecretRedactor(secrets)
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
+        # Tracebacks become text first, so masking and redaction also cover exception messages.
+        structlog.processors.format_exc_info,
+    ]
+    if not log_pii:
+        shared.append(mask_emails)
+    shared.append(redactor)
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=True)
+    )
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Chatty dependencies: their DEBUG output would carry raw SOAP bodies.
+    for name in ("zeep", "urllib3", "httpx", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def lead_summary(keys: MutableMapping[str, str] | dict[str, str], *, log_pii: bool) -> str:
+    """One short string naming the lead (email masked unless PII logging is on)."""
+    text = ",".join(f"{name}={value}" for name, value in keys.items())
+    return text if log_pii else mask_email(text)
