@@ -20,7 +20,8 @@ REDACTED = "[redacted]"
 _SECRET_FIELD = re.compile(
     r"(secret|password|passwd|token|api_?key|encryption_?key|signature|authorization)", re.I
 )
-_EMAIL_IN_TEXT = re.compile(r"([A-Za-z0-9._%+!#$&'*/=?^`{|}~-])[A-Za-z0-9._%+!#$&'*/=?^`{|}~-]*@")
+# The usual local-part characters; "=" is left out so that "email=ann@x.com" keeps its field name.
+_EMAIL_IN_TEXT = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+'-]*@")
 
 
 def mask_email(text: str) -> str:

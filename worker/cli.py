@@ -1,0 +1,253 @@
+"""The `leadsync` command line (commands and options fixed in PRODUCT.md)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from typing import Any
+
+from worker.config import ConfigError, Settings
+from worker.embedded import EmbeddedRedisError, ensure_embedded
+from worker.jobs import InvalidJob
+
+TERMINAL_STATES = {"synced", "dead"}
+DEMO_TIMEOUT_S = 60.0
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `leadsync` console script."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    # Celery and the sandbox parse their own options: hand the rest of the line over untouched.
+    if args[:1] == ["worker"]:
+        return _guarded(lambda: cmd_worker(args[1:]))
+    if args[:1] == ["sandbox"]:
+        from worker.sandbox import main as sandbox_main
+
+        return sandbox_main(args[1:])
+    parser = _parser()
+    options = parser.parse_args(args)
+    if not hasattr(options, "handler"):
+        parser.print_help()
+        return EXIT_USAGE
+    return _guarded(lambda: options.handler(options))
+
+
+def _guarded(command: Any) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so atexit stops what we started
+    try:
+        return int(command() or 0)
+    except (ConfigError, EmbeddedRedisError) as error:
+        print(f"leadsync: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadsync", description=__doc__)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="all-in-one: Redis, sandbox if needed, one worker")
+    run.set_defaults(handler=cmd_run)
+    demo = commands.add_parser("demo", help="sync sample leads end to end and print the results")
+    demo.set_defaults(handler=cmd_demo)
+    commands.add_parser("worker", help="a Celery worker (accepts celery worker options)")
+    commands.add_parser("sandbox", help="the Marketo SOAP emulator (see leadsync sandbox --help)")
+
+    enqueue = commands.add_parser("enqueue", help="validate and enqueue one syncLead job")
+    enqueue.add_argument("--email")
+    enqueue.add_argument("--id", dest="lead_id")
+    enqueue.add_argument("--fsp-id", dest="foreign_sys_person_id")
+    enqueue.add_argument("--fsp-type", dest="foreign_sys_type")
+    enqueue.add_argument("--cookie", dest="marketo_cookie")
+    enqueue.add_argument("--workspace")
+    enqueue.add_argument("--return-lead", action="store_true")
+    enqueue.add_argument(
+        "--attr", action="append", default=[], metavar="NAME=VALUE", help="repeatable"
+    )
+    enqueue.set_defaults(handler=cmd_enqueue)
+
+    status = commands.add_parser("status", help="a job's state")
+    status.add_argument("job_id")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
+
+    from worker.dead_cli import add_dead_commands
+
+    add_dead_commands(commands)
+    return parser
+
+
+def cmd_worker(celery_args: list[str]) -> int:
+    """Run a Celery worker for the configured Redis and Marketo endpoint."""
+    settings = Settings.from_env()
+    if not settings.soap_endpoint or not settings.user_id or not settings.encryption_key:
+        print(
+            "leadsync worker: no Marketo endpoint configured. Set MARKETO_SOAP_ENDPOINT, "
+            "MARKETO_USER_ID and MARKETO_ENCRYPTION_KEY (or use `leadsync run` for the sandbox).",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from worker.producer import connect
+
+    # Resolves REDIS_URL (or the embedded server) and configures Celery; the task's processes
+    # read the resolved URL from the environment.
+    os.environ["REDIS_URL"] = connect(settings).url
+    from worker.celery_app import app
+
+    app.worker_main(["worker", "--loglevel", "INFO", "-Q", settings.queue, *celery_args])
+    return 0
+
+
+def cmd_enqueue(options: argparse.Namespace) -> int:
+    """Validate and enqueue one job; print its id first."""
+    attributes: list[tuple[str, str]] = []
+    for item in options.attr:
+        name, sep, value = item.partition("=")
+        if not sep:
+            print(f"leadsync: attributes: {item!r} must be NAME=VALUE", file=sys.stderr)
+            return EXIT_USAGE
+        attributes.append((name, value))
+    from worker.producer import enqueue_sync_lead
+
+    try:
+        job_id = enqueue_sync_lead(
+            email=options.email,
+            lead_id=options.lead_id,
+            foreign_sys_person_id=options.foreign_sys_person_id,
+            foreign_sys_type=options.foreign_sys_type,
+            marketo_cookie=options.marketo_cookie,
+            workspace=options.workspace,
+            return_lead=options.return_lead,
+            attributes=attributes,
+        )
+    except InvalidJob as error:
+        print(f"leadsync: invalid job: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(job_id)
+    return 0
+
+
+def cmd_status(options: argparse.Namespace) -> int:
+    """Print one job's status; exit 1 for an unknown id."""
+    from worker.producer import job_status
+
+    status = job_status(options.job_id)
+    if status is None:
+        print(f"leadsync: no job {options.job_id}", file=sys.stderr)
+        return 1
+    if options.json:
+        print(json.dumps(status))
+    else:
+        for key, value in status.items():
+            print(f"{key:12} {value if value is not None else '-'}")
+    return 0
+
+
+@contextlib.contextmanager
+def _stack(settings: Settings) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """Embedded Redis if needed, the sandbox if no endpoint: yields settings and worker env."""
+    env = dict(os.environ)
+    sandbox = None
+    if not settings.redis_url:
+        settings = settings.with_overrides(redis_url=ensure_embedded(settings.state_dir).url)
+    env["REDIS_URL"] = str(settings.redis_url)
+    try:
+        if not settings.soap_endpoint:
+            from worker.sandbox import (
+                DEFAULT_ENCRYPTION_KEY,
+                DEFAULT_USER_ID,
+                SandboxConfig,
+                start_in_thread,
+            )
+
+            sandbox = start_in_thread(SandboxConfig(host="127.0.0.1", port=0))
+            settings = settings.with_overrides(soap_endpoint=sandbox.soap_endpoint)
+            if not settings.user_id:
+                settings = settings.with_overrides(
+                    user_id=DEFAULT_USER_ID,
+                    encryption_key=type(settings.encryption_key)(DEFAULT_ENCRYPTION_KEY),
+                )
+            print(f"sandbox: {sandbox.soap_endpoint}", file=sys.stderr)
+        env["MARKETO_SOAP_ENDPOINT"] = str(settings.soap_endpoint)
+        env["MARKETO_USER_ID"] = str(settings.user_id)
+        env["MARKETO_ENCRYPTION_KEY"] = settings.encryption_key.reveal()
+        yield settings, env
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+@contextlib.contextmanager
+def _worker_process(env: dict[str, str], *extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "worker", "worker", *extra]
+    process = subprocess.Popen(command, env=env)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    """Foreground all-in-one; Ctrl-C stops everything."""
+    with _stack(Settings.from_env()) as (settings, env), _worker_process(env) as process:
+        print(f"redis: {settings.redis_url}", file=sys.stderr)
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            return 0
+
+
+def cmd_demo(_: argparse.Namespace) -> int:
+    """Sync the sample leads end to end, print a table, exit 0 when all synced."""
+    from worker.producer import connect, enqueue_sync_lead, job_status
+
+    leads = json.loads(resources.files("worker").joinpath("demo_leads.json").read_text())
+    with (
+        _stack(Settings.from_env()) as (settings, env),
+        _worker_process(env, "--concurrency", "2") as process,
+    ):
+        connection = connect(settings)
+        job_ids = [enqueue_sync_lead(connection=connection, **lead) for lead in leads]
+        deadline = time.monotonic() + DEMO_TIMEOUT_S
+        statuses: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and process.poll() is None:
+            statuses = [job_status(job_id, connection=connection) or {} for job_id in job_ids]
+            if all(status.get("state") in TERMINAL_STATES for status in statuses):
+                break
+            time.sleep(0.2)
+    _print_table(leads, statuses)
+    return 0 if statuses and all(s.get("state") == "synced" for s in statuses) else 1
+
+
+def _print_table(leads: list[dict[str, Any]], statuses: list[dict[str, Any]]) -> None:
+    rows = [("lead", "job id", "state", "status", "lead id", "attempts")]
+    for lead, status in zip(leads, statuses, strict=False):
+        rows.append(
+            (
+                lead.get("email") or lead.get("foreign_sys_person_id") or "?",
+                str(status.get("job_id", "")),
+                str(status.get("state", "")),
+                str(status.get("sync_status") or "-"),
+                str(status.get("lead_id") or "-"),
+                str(status.get("attempts", "")),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))

@@ -1,0 +1,81 @@
+"""Producers' side: validate a job, record it and put it on the queue (Python API and CLI)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from worker.celery_app import configure
+from worker.config import Settings
+from worker.embedded import resolve_redis_url
+from worker.jobs import validate_job
+from worker.policy import JobMessage, ResultsStore, enqueue
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What a producer needs: settings, the Redis client and a way to publish a message."""
+
+    settings: Settings
+    url: str
+    redis: redis.Redis
+
+    def publish(self, message: JobMessage) -> None:
+        """Send one attempt of a job to the workers' queue."""
+        from worker.tasks import publish
+
+        publish(message)
+
+
+@functools.cache
+def connect(settings: Settings | None = None) -> Connection:
+    """Resolve Redis (REDIS_URL or the embedded server) once per process and configure Celery."""
+    settings = settings or Settings.from_env()
+    url = resolve_redis_url(settings.redis_url, settings.state_dir)
+    configure(settings, url)
+    return Connection(settings=settings, url=url, redis=redis.Redis.from_url(url, decode_responses=True))
+
+
+def enqueue_sync_lead(
+    *,
+    email: str | None = None,
+    lead_id: int | None = None,
+    foreign_sys_person_id: str | None = None,
+    foreign_sys_type: str | None = None,
+    marketo_cookie: str | None = None,
+    workspace: str | None = None,
+    return_lead: bool = False,
+    attributes: Any = None,
+    connection: Connection | None = None,
+) -> str:
+    """Validate and enqueue one syncLead job; returns its job id.
+
+    Raises `worker.jobs.InvalidJob` naming the field and the rule, and enqueues nothing, on bad
+    input. `attributes` is a mapping of name to value, or a list of (name, value) pairs.
+    """
+    fields: dict[str, Any] = {
+        "email": email,
+        "lead_id": lead_id,
+        "foreign_sys_person_id": foreign_sys_person_id,
+        "foreign_sys_type": foreign_sys_type,
+        "marketo_cookie": marketo_cookie,
+        "return_lead": return_lead,
+        "attributes": attributes if attributes is not None else {},
+    }
+    connection = connection or connect()
+    settings = connection.settings
+    if workspace is None:
+        workspace = settings.workspace
+    if workspace is not None:
+        fields["workspace"] = workspace
+    job = validate_job({name: value for name, value in fields.items() if value is not None})
+    return enqueue(connection.redis, settings, job, connection.publish)
+
+
+def job_status(job_id: str, *, connection: Connection | None = None) -> dict[str, Any] | None:
+    """The job's status object (as `leadsync status --json` prints it), or None if unknown."""
+    connection = connection or connect()
+    return ResultsStore(connection.redis, ttl_s=connection.settings.result_ttl_s).get(job_id)

@@ -1,0 +1,84 @@
+"""The Celery task: thin glue between the Marketo client and the policy layer.
+
+Each worker process builds one `JobRunner` (one Redis client, one SOAP client with its parsed WSDL
+and keep-alive session) on its first job; the worker's main process runs the scheduler thread that
+moves due retries back onto the queue.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+import redis
+import structlog
+from celery.signals import worker_ready, worker_shutdown
+
+from worker.celery_app import TASK_NAME, app
+from worker.config import Settings
+from worker.logs import lead_summary
+from worker.marketo import SoapClient
+from worker.policy import JobMessage, JobRunner, Scheduler
+
+_scheduler_stop = threading.Event()
+
+
+def publish(message: JobMessage) -> None:
+    """Send one attempt of a job to the queue (used by producers, the scheduler and replays)."""
+    sync_lead.apply_async(
+        args=[message.to_dict()], task_id=f"{message.job_id}.{message.attempt}"
+    )
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(app.conf.broker_url, decode_responses=True)
+
+
+@functools.cache
+def _runner() -> JobRunner:
+    settings = Settings.from_env()
+    if not settings.soap_endpoint:
+        raise RuntimeError("MARKETO_SOAP_ENDPOINT is not set")
+    client = SoapClient(
+        endpoint=settings.soap_endpoint,
+        user_id=settings.user_id or "",
+        encryption_key=settings.encryption_key,
+        wsdl=settings.wsdl,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+        workspace=settings.workspace,
+    )
+    return JobRunner(_redis(), settings, call=client.sync_lead, publish=publish)
+
+
+@app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def sync_lead(message: dict[str, Any]) -> str:
+    """Run one attempt of a lead-sync job; returns the job's state after it (no lead data)."""
+    job_message = JobMessage.from_dict(message)
+    runner = _runner()
+    lead = lead_summary(job_message.job.lead_keys(), log_pii=runner.settings.log_pii)
+    with structlog.contextvars.bound_contextvars(
+        job_id=job_message.job_id, attempt=job_message.attempt, lead=lead
+    ):
+        outcome = runner.run(job_message)
+    return str(outcome.state)
+
+
+@worker_ready.connect
+def _start_scheduler(**_: Any) -> None:
+    settings = Settings.from_env()
+    scheduler = Scheduler(_redis(), settings=settings)
+    _scheduler_stop.clear()
+    thread = threading.Thread(
+        target=scheduler.run_forever,
+        kwargs={"stop": _scheduler_stop, "publish": publish},
+        name="leadsync-scheduler",
+        daemon=True,
+    )
+    thread.start()
+
+
+@worker_shutdown.connect
+def _stop_scheduler(**_: Any) -> None:
+    _scheduler_stop.set()
