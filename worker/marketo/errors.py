@@ -1,11 +1,11 @@
 """Marketo errors, split first by what the caller does next.
 
-    MarketoError                 root; `code` is Marketo's fault code or None, `fault_class` says what to do
-    ├── TransientError           retry with backoff (10001, 20011, HTTP 5xx, timeouts, resets, non-XML bodies)
-    ├── ResignError              20016: the signature went stale; sign again and retry at once
-    ├── LimitError               20023 / 20024: wait for the account-wide limiter, then retry
-    ├── QuotaError               20015: the daily quota is spent; wait for midnight America/Chicago
-    └── PermanentError           anything else: retrying cannot help (bad key, bad field, bad request)
+    MarketoError        root; `code` is Marketo's fault code or None, `fault_class` says what to do
+    ├── TransientError  retry with backoff (10001, 20011, HTTP 5xx, timeouts, resets, non-XML)
+    ├── ResignError     20016: the signature went stale; sign again and retry at once
+    ├── LimitError      20023 / 20024: wait for the account-wide limiter, then retry
+    ├── QuotaError      20015: the daily quota is spent; wait for midnight America/Chicago
+    └── PermanentError  anything else: retrying cannot help (bad key, bad field, bad request)
 
 Every foreign error (zeep faults, requests errors) becomes one of these at the client boundary, so
 the policy layer never sees transport exceptions. Messages carry Marketo's text, never credentials.
