@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -77,10 +78,8 @@ class WorkerProcess:
         """Warm shutdown, then SIGKILL anything left in the process group."""
         if self.process.poll() is None:
             with_group(self.process.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
         with_group(self.process.pid, signal.SIGKILL)
         if self.process.poll() is None:
             self.process.wait(timeout=10)
@@ -93,7 +92,43 @@ class WorkerProcess:
 
 def with_group(pid: int, sig: signal.Signals) -> None:
     """Signal a process group, ignoring one that is already gone."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[object]:
+    """The Marketo sandbox over real HTTP on a free port, for the whole session."""
+    from worker.sandbox import SandboxConfig, start_in_thread
+
+    with start_in_thread(SandboxConfig(port=0)) as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox(sandbox_server: object) -> Iterator[object]:
+    """The session's sandbox, emptied (leads, calls, faults) before each test."""
+    import httpx
+
+    httpx.post(f"{sandbox_server.base_url}/_sandbox/reset").raise_for_status()  # type: ignore[attr-defined]
+    yield sandbox_server
+
+
+def worker_environment(redis_url: str, soap_endpoint: str, **extra: str) -> dict[str, str]:
+    """The environment of a worker wired to a test Redis and the sandbox, with quick retries."""
+    from worker.sandbox import DEFAULT_ENCRYPTION_KEY, DEFAULT_USER_ID
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MARKETO_", "LEADSYNC_"))}
+    env.update(
+        REDIS_URL=redis_url,
+        MARKETO_SOAP_ENDPOINT=soap_endpoint,
+        MARKETO_USER_ID=DEFAULT_USER_ID,
+        MARKETO_ENCRYPTION_KEY=DEFAULT_ENCRYPTION_KEY,
+        MARKETO_TIMEOUT="5",
+        LEADSYNC_CONNECT_TIMEOUT="2",
+        LEADSYNC_RETRY_BASE="0.05",
+        LEADSYNC_RETRY_CAP="0.5",
+        PYTHONPATH=str(REPO),
+    )
+    env.update(extra)
+    return env

@@ -69,7 +69,9 @@ class RateLimit:
             calls_text, seconds_text = text.split("/")
             calls, window_s = int(calls_text), float(seconds_text)
         except ValueError:
-            raise ConfigError(f"{name}: expected CALLS/SECONDS such as 100/20, got {text!r}") from None
+            raise ConfigError(
+                f"{name}: expected CALLS/SECONDS such as 100/20, got {text!r}"
+            ) from None
         if calls < 1 or window_s <= 0:
             raise ConfigError(f"{name}: calls and seconds must be positive, got {text!r}")
         return cls(calls, window_s)

@@ -128,7 +128,7 @@ def launch(data_dir: Path, *, port: int | None = None, host: str = "127.0.0.1") 
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - exec follows immediately; no threads run
+        preexec_fn=_die_with_parent,
     )
     url = f"redis://{host}:{port}/0"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -173,4 +173,3 @@ def resolve_redis_url(redis_url: str | None, state_dir: Path) -> str:
     if redis_url:
         return redis_url
     return ensure_embedded(state_dir).url
-

@@ -28,7 +28,7 @@ FOREIGN_SYS_TYPES = ("CUSTOM", "SFDC", "NETSUITE")
 
 # Characters XML 1.0 allows (https://www.w3.org/TR/xml/#charsets); anything else cannot be sent.
 _XML_ILLEGAL = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# Pragmatic address syntax: one @, a dot-separated domain with a dot, no spaces or control characters.
+# Pragmatic address syntax: one @, a dotted domain, no spaces or control characters.
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
     r"@(?:[A-Za-z0-9\u0080-\U0010ffff](?:[A-Za-z0-9\u0080-\U0010ffff-]{0,61}[A-Za-z0-9\u0080-\U0010ffff])?\.)+"
@@ -47,9 +47,7 @@ class InvalidJob(ValueError):
 def _check_xml_text(value: str) -> str:
     match = _XML_ILLEGAL.search(value)
     if match:
-        raise ValueError(
-            f"contains U+{ord(match.group()):04X}, a character XML 1.0 cannot carry"
-        )
+        raise ValueError(f"contains U+{ord(match.group()):04X}, a character XML 1.0 cannot carry")
     return value
 
 
@@ -80,7 +78,7 @@ class SyncLeadJob(BaseModel):
     @classmethod
     def _lead_id_is_integer(cls, value: Any) -> Any:
         # bool is an int in Python and "1.0" is not a lead id: accept ints and digit strings only.
-        if isinstance(value, bool) or (isinstance(value, float)):
+        if isinstance(value, (bool, float)):
             raise ValueError("must be a positive whole number")
         if isinstance(value, str) and not value.strip().isdigit():
             raise ValueError("must be a positive whole number")

@@ -36,7 +36,9 @@ def connect(settings: Settings | None = None) -> Connection:
     settings = settings or Settings.from_env()
     url = resolve_redis_url(settings.redis_url, settings.state_dir)
     configure(settings, url)
-    return Connection(settings=settings, url=url, redis=redis.Redis.from_url(url, decode_responses=True))
+    return Connection(
+        settings=settings, url=url, redis=redis.Redis.from_url(url, decode_responses=True)
+    )
 
 
 def enqueue_sync_lead(

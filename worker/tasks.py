@@ -26,9 +26,7 @@ _scheduler_stop = threading.Event()
 
 def publish(message: JobMessage) -> None:
     """Send one attempt of a job to the queue (used by producers, the scheduler and replays)."""
-    sync_lead.apply_async(
-        args=[message.to_dict()], task_id=f"{message.job_id}.{message.attempt}"
-    )
+    sync_lead.apply_async(args=[message.to_dict()], task_id=f"{message.job_id}.{message.attempt}")
 
 
 def _redis() -> redis.Redis:
@@ -40,15 +38,7 @@ def _runner() -> JobRunner:
     settings = Settings.from_env()
     if not settings.soap_endpoint:
         raise RuntimeError("MARKETO_SOAP_ENDPOINT is not set")
-    client = SoapClient(
-        endpoint=settings.soap_endpoint,
-        user_id=settings.user_id or "",
-        encryption_key=settings.encryption_key,
-        wsdl=settings.wsdl,
-        connect_timeout_s=settings.connect_timeout_s,
-        read_timeout_s=settings.read_timeout_s,
-        workspace=settings.workspace,
-    )
+    client = SoapClient.from_settings(settings)
     return JobRunner(_redis(), settings, call=client.sync_lead, publish=publish)
 
 
@@ -57,7 +47,7 @@ def sync_lead(message: dict[str, Any]) -> str:
     """Run one attempt of a lead-sync job; returns the job's state after it (no lead data)."""
     job_message = JobMessage.from_dict(message)
     runner = _runner()
-    lead = lead_summary(job_message.job.lead_keys(), log_pii=runner.settings.log_pii)
+    lead = lead_summary(job_message.sync_job().lead_keys(), log_pii=runner.settings.log_pii)
     with structlog.contextvars.bound_contextvars(
         job_id=job_message.job_id, attempt=job_message.attempt, lead=lead
     ):

@@ -1,0 +1,57 @@
+"""Shared plumbing for the benchmarks: a private Valkey, the sandbox, worker processes, draining."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.conftest import WorkerProcess  # noqa: E402
+from worker.embedded import launch  # noqa: E402
+
+
+def private_redis() -> tuple[str, object]:
+    """A fresh valkey-server on a free port (never REDIS_URL: benchmarks flush their server)."""
+    server = launch(Path(tempfile.mkdtemp(prefix="leadsync-bench-")))
+    return server.url, server
+
+
+def start_noop_worker(redis_url: str, log_dir: Path) -> subprocess.Popen[bytes]:
+    """The baseline Celery worker: one prefork child, the same options as leadsync's."""
+    env = dict(os.environ, REDIS_URL=redis_url, PYTHONPATH=str(REPO))
+    log = open(log_dir / "noop.log", "wb")  # noqa: SIM115 - lives as long as the worker
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "bench.noop_app", "worker", "--concurrency", "1",
+         "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "-Q", "noop"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO,
+    )  # fmt: skip
+
+
+def start_leadsync_worker(env: dict[str, str], log_dir: Path) -> WorkerProcess:
+    """`leadsync worker` with one prefork child."""
+    worker = WorkerProcess(env, concurrency=1, log_path=log_dir / "leadsync.log")
+    worker.wait_ready()
+    return worker
+
+
+def wait_drained(client: redis.Redis, queue: str, total: int, timeout_s: float = 600) -> float:
+    """Seconds from the first message taken to the queue and the unacked set both empty."""
+    deadline = time.monotonic() + timeout_s
+    while client.llen(queue) >= total:
+        if time.monotonic() > deadline:
+            raise TimeoutError("no message was consumed")
+        time.sleep(0.002)
+    started = time.perf_counter()
+    while client.llen(queue) or client.hlen("unacked"):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the queue did not drain")
+        time.sleep(0.002)
+    return time.perf_counter() - started
