@@ -1,0 +1,9 @@
+"""`python -m worker.sandbox`: the sandbox's command line."""
+
+from __future__ import annotations
+
+import sys
+
+from . import main
+
+sys.exit(main())
