@@ -8,7 +8,7 @@ import pytest
 from fake_marketo import REAL_WSDL
 from lxml import etree
 
-from worker.marketo import PACKAGED_WSDL
+from worker.marketo.soap import PACKAGED_WSDL
 
 XS = "http://www.w3.org/2001/XMLSchema"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"

@@ -18,11 +18,10 @@ from worker.marketo.errors import (
 )
 from worker.marketo.result import SyncResult, SyncStatus
 from worker.marketo.signing import authentication_header, request_timestamp, sign
-from worker.marketo.soap import PACKAGED_WSDL, SoapClient, load_wsdl
+from worker.marketo.soap import SoapClient, load_wsdl
 from worker.marketo.transport_errors import fault_code, translate
 
 __all__ = [
-    "PACKAGED_WSDL",
     "FaultClass",
     "LimitError",
     "MarketoError",
