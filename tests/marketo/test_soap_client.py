@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import datetime
 
 import pytest
@@ -19,6 +20,7 @@ from fake_marketo import (
 )
 from lxml import etree
 
+from worker.config import Secret, Settings
 from worker.jobs import SyncLeadJob
 from worker.marketo import (
     LimitError,
@@ -29,7 +31,7 @@ from worker.marketo import (
     TransientError,
     sign,
 )
-from worker.marketo.soap import load_wsdl
+from worker.marketo.soap import _parse_wsdl
 
 NS = "http://www.marketo.com/mktows/"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -221,9 +223,9 @@ def test_connections_are_kept_alive_between_calls(client: SoapClient, marketo: F
 
 def test_the_wsdl_is_parsed_once_per_process(make_client: object) -> None:
     first = make_client()  # type: ignore[operator]
-    misses = load_wsdl.cache_info().misses
+    misses = _parse_wsdl.cache_info().misses
     second = make_client()  # type: ignore[operator]
-    assert load_wsdl.cache_info().misses == misses
+    assert _parse_wsdl.cache_info().misses == misses
     assert first._zeep.wsdl is second._zeep.wsdl
 
 
@@ -312,8 +314,6 @@ def test_a_slow_answer_hits_the_read_timeout(make_client: object, marketo: FakeM
 
 
 def test_a_refused_connection_is_transient(make_client: object) -> None:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
@@ -362,3 +362,22 @@ def test_the_real_marketo_wsdl_works_unchanged(make_client: object, marketo: Fak
         return etree.tostring(envelope, method="c14n")
 
     assert canonical(0) == canonical(1)
+
+
+def test_a_client_built_from_settings_uses_them_and_never_shows_the_key(
+    marketo: FakeMarketo,
+) -> None:
+    settings = Settings(
+        soap_endpoint=marketo.endpoint,
+        user_id=USER_ID,
+        encryption_key=Secret(KEY),
+        workspace="EMEA",
+        read_timeout_s=3.0,
+        connect_timeout_s=1.0,
+    )
+    with SoapClient.from_settings(settings) as client:
+        assert KEY not in repr(client) and KEY not in str(vars(client))
+        client.sync_lead(SyncLeadJob(email="a@example.com"))
+    assert sent(marketo).findtext(f".//{{{NS}}}MktowsContextHeader/targetWorkspace") == "EMEA"
+    with pytest.raises(ValueError, match="MARKETO_SOAP_ENDPOINT"):
+        SoapClient.from_settings(Settings())

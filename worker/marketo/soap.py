@@ -7,6 +7,7 @@ No Celery, no Redis: retries and limits belong to the policy layer.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
@@ -32,14 +33,22 @@ PACKAGED_WSDL = str(files("worker.marketo") / "wsdl" / "mktows-2_3.wsdl")
 MAX_BATCH = 300  # Marketo: "batches above 300 records are not supported"
 WSDL_LOAD_TIMEOUT_S = 30.0
 
-# zeep's defaults, spelled out: a response that does not match the schema is an error, and no
-# entity or DTD in a response is ever resolved.
+# A response that does not match the schema is an error; a DTD or entity in a response never is
+# honoured (a SOAP endpoint has no business sending either).
 _ZEEP_SETTINGS = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True)
 
 
-@cache
+_WSDL_LOCK = threading.Lock()
+
+
 def load_wsdl(location: str) -> Document:
     """Parse a WSDL once per process; every client for the same location shares the result."""
+    with _WSDL_LOCK:  # threads creating their first clients together still parse only once
+        return _parse_wsdl(location)
+
+
+@cache
+def _parse_wsdl(location: str) -> Document:
     with requests.Session() as session:
         # The loading session is closed at once: a parsed Document never fetches again.
         transport = Transport(session=session, timeout=WSDL_LOAD_TIMEOUT_S)
