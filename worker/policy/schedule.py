@@ -1,0 +1,88 @@
+"""Delayed deliveries kept in Redis instead of broker ETAs.
+
+Celery's Redis transport redelivers any message left unacknowledged past the visibility timeout,
+and a countdown/ETA message is held unacknowledged until it is due, so a long delay there runs the
+task twice (Celery docs, "Using Redis", Caveats). Here a delayed message waits in a sorted set
+scored by its due time; movers in every worker publish it when due. A mover first pushes the
+message's score to a claim deadline, then publishes, then removes it: a mover that dies in between
+causes at most one duplicate publish, never a loss, and the attempt claim drops the duplicate.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import redis
+import structlog
+
+from worker.policy import keys
+from worker.policy.message import JobMessage
+
+CLAIM_S = 30.0  # a claimed message is published again by another mover if not removed by then
+BATCH = 100  # messages claimed per round trip
+
+# KEYS[1] the schedule. ARGV[1] delay (ms); ARGV[2] message JSON. Due time from the Redis clock.
+_DEFER = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+return redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
+"""
+
+# KEYS[1] the schedule. ARGV[1] claim time (ms); ARGV[2] batch size. Returns the due messages after
+# moving each one's score to now + claim time, so other movers skip it until then.
+_CLAIM_DUE = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(due) do
+  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), member)
+end
+return due
+"""
+
+
+class Scheduler:
+    """Messages waiting for their due time, shared by all workers."""
+
+    def __init__(self, client: redis.Redis, *, claim_s: float = CLAIM_S) -> None:
+        self._redis = client
+        self._claim_ms = int(claim_s * 1000)
+        self._defer = client.register_script(_DEFER)
+        self._claim_due = client.register_script(_CLAIM_DUE)
+
+    def defer(self, message: JobMessage, delay_s: float) -> None:
+        """Publish `message` after `delay_s` seconds (by the Redis clock)."""
+        self._defer(keys=[keys.SCHEDULE], args=[max(0, int(delay_s * 1000)), message.to_json()])
+
+    def pending(self) -> int:
+        """How many messages wait, due or not."""
+        return int(self._redis.zcard(keys.SCHEDULE))
+
+    def move_due(self, publish: Callable[[JobMessage], None]) -> int:
+        """Publish every due message; returns how many were published."""
+        moved = 0
+        while True:
+            due = self._claim_due(keys=[keys.SCHEDULE], args=[self._claim_ms, BATCH])
+            for member in due:
+                # A publish that raises leaves the message claimed: it is retried after CLAIM_S.
+                publish(JobMessage.from_json(member))
+                self._redis.zrem(keys.SCHEDULE, member)
+                moved += 1
+            if len(due) < BATCH:
+                return moved
+
+    def run_forever(
+        self,
+        stop: threading.Event,
+        publish: Callable[[JobMessage], None],
+        *,
+        interval_s: float = 0.25,
+    ) -> None:
+        """Move due messages every `interval_s` until `stop` is set (run it in a daemon thread)."""
+        log = structlog.get_logger()
+        while not stop.wait(interval_s):
+            try:
+                self.move_due(publish)
+            except Exception as error:  # a broker or Redis hiccup must not kill the mover thread
+                log.warning("schedule.move_failed", error=repr(error))
