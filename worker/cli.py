@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from worker.config import ConfigError, Settings
@@ -188,19 +189,27 @@ def _stack(settings: Settings) -> Iterator[tuple[Settings, dict[str, str]]]:
 
 
 @contextlib.contextmanager
-def _worker_process(env: dict[str, str], *extra: str) -> Iterator[subprocess.Popen[bytes]]:
+def _worker_process(
+    env: dict[str, str], *extra: str, log_path: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     command = [sys.executable, "-m", "worker", "worker", *extra]
-    process = subprocess.Popen(command, env=env)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with contextlib.ExitStack() as stack:
+        output = stack.enter_context(open(log_path, "ab")) if log_path else None
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=output)
+        try:
+            yield process
+        finally:
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def cmd_run(_: argparse.Namespace) -> int:
@@ -218,9 +227,13 @@ def cmd_demo(_: argparse.Namespace) -> int:
     from worker.producer import connect, enqueue_sync_lead, job_status
 
     leads = json.loads(resources.files("worker").joinpath("demo_leads.json").read_text())
+    settings = Settings.from_env()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.state_dir / "demo-worker.log"
+    print(f"worker log: {log_path}", file=sys.stderr)
     with (
-        _stack(Settings.from_env()) as (settings, env),
-        _worker_process(env, "--concurrency", "2") as process,
+        _stack(settings) as (settings, env),
+        _worker_process(env, "--concurrency", "2", log_path=log_path) as process,
     ):
         connection = connect(settings)
         job_ids = [enqueue_sync_lead(connection=connection, **lead) for lead in leads]

@@ -34,20 +34,19 @@ def _redis() -> redis.Redis:
 
 
 @functools.cache
-def _runner() -> JobRunner:
+def _process() -> tuple[Settings, JobRunner]:
+    # Built on the first job in each pool process, after the fork: sockets are never shared.
     settings = Settings.from_env()
-    if not settings.soap_endpoint:
-        raise RuntimeError("MARKETO_SOAP_ENDPOINT is not set")
     client = SoapClient.from_settings(settings)
-    return JobRunner(_redis(), settings, call=client.sync_lead, publish=publish)
+    return settings, JobRunner(_redis(), settings, call=client.sync_lead, publish=publish)
 
 
 @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sync_lead(message: dict[str, Any]) -> str:
     """Run one attempt of a lead-sync job; returns the job's state after it (no lead data)."""
     job_message = JobMessage.from_dict(message)
-    runner = _runner()
-    lead = lead_summary(job_message.sync_job().lead_keys(), log_pii=runner.settings.log_pii)
+    settings, runner = _process()
+    lead = lead_summary(job_message.sync_job().lead_keys(), log_pii=settings.log_pii)
     with structlog.contextvars.bound_contextvars(
         job_id=job_message.job_id, attempt=job_message.attempt, lead=lead
     ):
@@ -57,8 +56,7 @@ def sync_lead(message: dict[str, Any]) -> str:
 
 @worker_ready.connect
 def _start_scheduler(**_: Any) -> None:
-    settings = Settings.from_env()
-    scheduler = Scheduler(_redis(), settings=settings)
+    scheduler = Scheduler(_redis())
     _scheduler_stop.clear()
     thread = threading.Thread(
         target=scheduler.run_forever,

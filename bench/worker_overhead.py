@@ -1,0 +1,88 @@
+"""Worker overhead: jobs/s of one leadsync worker process beside a bare Celery no-op task.
+
+Both run one prefork child on the same private Valkey, with the queue filled before the worker
+starts; leadsync's limiter is off and the sandbox has latency and limits off, so the figure is the
+cost of leadsync itself (validation, records, claim, SOAP over HTTP, logs). Target: ratio ≥ 0.5.
+
+    python bench/worker_overhead.py [--jobs 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+from _stack import private_redis, start_leadsync_worker, start_noop_worker, wait_drained
+
+from tests.conftest import with_group, worker_environment
+from worker.config import Settings
+from worker.producer import connect, enqueue_sync_lead, job_status
+from worker.sandbox import SandboxConfig, start_in_thread
+
+
+def noop_rate(redis_url: str, jobs: int, log_dir: Path) -> float:
+    from bench.noop_app import noop
+
+    noop.app.conf.broker_url = redis_url
+    for index in range(jobs):
+        noop.apply_async(args=[{"index": index}])
+    worker = start_noop_worker(redis_url, log_dir)
+    try:
+        elapsed = wait_drained(redis.Redis.from_url(redis_url), "noop", jobs)
+    finally:
+        import signal
+
+        with_group(worker.pid, signal.SIGKILL)
+        worker.wait()
+    return (jobs - 1) / elapsed
+
+
+def leadsync_rate(redis_url: str, jobs: int, log_dir: Path) -> float:
+    config = SandboxConfig(port=0, rate_limit=None, max_concurrency=None, daily_quota=None)
+    with start_in_thread(config) as sandbox:
+        env = worker_environment(redis_url, sandbox.soap_endpoint, LEADSYNC_LIMITER="0")
+        env["MARKETO_TIMEOUT"] = "30"
+        connection = connect(Settings.from_env(env, env_file=None))
+        job_ids = [
+            enqueue_sync_lead(
+                email=f"bench{index}@example.com",
+                attributes={"FirstName": "Bench", "Company": "Lee & Sons"},
+                connection=connection,
+            )
+            for index in range(jobs)
+        ]
+        worker = start_leadsync_worker(env, log_dir)
+        try:
+            elapsed = wait_drained(connection.redis, connection.settings.queue, jobs)
+            time.sleep(0.2)
+            states = {(job_status(j, connection=connection) or {}).get("state") for j in job_ids}
+        finally:
+            worker.stop()
+    if states != {"synced"}:
+        raise SystemExit(f"not every job synced: {states}")
+    return (jobs - 1) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2000)
+    args = parser.parse_args()
+    log_dir = Path(tempfile.mkdtemp(prefix="leadsync-bench-logs-"))
+    url, server = private_redis()
+    try:
+        baseline = noop_rate(url, args.jobs, log_dir)
+        redis.Redis.from_url(url).flushall()
+        ours = leadsync_rate(url, args.jobs, log_dir)
+    finally:
+        server.stop()  # type: ignore[attr-defined]
+    print(f"jobs per run              {args.jobs}")
+    print(f"bare Celery no-op task    {baseline:8.1f} jobs/s")
+    print(f"leadsync sync_lead        {ours:8.1f} jobs/s")
+    print(f"ratio (target >= 0.5)     {ours / baseline:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
