@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from worker.jobs import InvalidJob
 
 TERMINAL_STATES = {"synced", "dead"}
 DEMO_TIMEOUT_S = 60.0
+DEMO_LEADS = Path(__file__).with_name("demo_leads.json")
 EXIT_USAGE = 2
 
 
@@ -226,7 +226,7 @@ def cmd_demo(_: argparse.Namespace) -> int:
     """Sync the sample leads end to end, print a table, exit 0 when all synced."""
     from worker.producer import connect, enqueue_sync_lead, job_status
 
-    leads = json.loads(resources.files("worker").joinpath("demo_leads.json").read_text())
+    leads = json.loads(DEMO_LEADS.read_text(encoding="utf-8"))
     settings = Settings.from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.state_dir / "demo-worker.log"
