@@ -91,6 +91,8 @@ def test_a_finished_record_uses_at_most_600_bytes(rds: redis.Redis) -> None:
     store.claim(job_id, 2, run_lease_s=100)
     store.mark_dead(job_id, error_info(20106, "Lead sync failed " * 20))
     assert int(rds.memory_usage(keys.job(job_id)) or 0) <= 600
+    assert rds.object("encoding", keys.job(job_id)) == "listpack"
+    assert store.get(job_id)["error"]["message"].startswith("Lead sync failed")  # type: ignore[index]
     synced = "fedcba9876543210fedcba9876543210"
     store.create(synced)
     store.claim(synced, 1, run_lease_s=100)

@@ -16,7 +16,10 @@ import redis
 from worker.marketo.result import SyncResult
 from worker.policy import keys
 
-MAX_ERROR_CHARS = 200  # an error message is kept for humans; the dead letter has the full text
+# Values up to 64 bytes keep the hash in Redis's compact listpack encoding
+# (hash-max-listpack-value); a longer error message is cut to fit.
+# The dead letter and the logs keep the full text.
+MAX_ERROR_BYTES = 64
 
 QUEUED, RUNNING, RETRYING, SYNCED, DEAD = "queued", "running", "retrying", "synced", "dead"
 TERMINAL_STATES = (SYNCED, DEAD)
@@ -194,8 +197,14 @@ class ResultsStore:
 def _error_fields(error: dict[str, Any] | None) -> dict[str, Any]:
     if error is None:
         return {"ec": "", "em": ""}
-    message = str(error.get("message") or "")[:MAX_ERROR_CHARS]
-    return {"ec": _text(error.get("code")), "em": message or "-"}
+    return {"ec": _text(error.get("code")), "em": _shorten(str(error.get("message") or "-"))}
+
+
+def _shorten(message: str) -> str:
+    if len(message.encode()) <= MAX_ERROR_BYTES:
+        return message
+    cut = message.encode()[: MAX_ERROR_BYTES - 3].decode(errors="ignore")
+    return cut + "…"
 
 
 def _text(value: object) -> str:
