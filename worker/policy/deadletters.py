@@ -73,7 +73,7 @@ class DeadLetters:
         pipeline: redis.client.Pipeline | None = None,
     ) -> None:
         """Store the dead letter of `message`'s job (in `pipeline` with the state change)."""
-        dead_at = _now_ms() / 1000
+        dead_at = time.time()
         letter = {
             "job_id": message.job_id,
             "job": message.job,
