@@ -95,7 +95,9 @@ async def _parse_form(request: Request, body: bytes, limit_bytes: int) -> dict[s
             max_files=MAX_FORM_FIELDS, max_fields=MAX_FORM_FIELDS, max_part_size=limit_bytes
         )
     except (HTTPException, ValueError) as error:
-        raise ClientError(400, "malformed form body", [("body", str(error)[:200])]) from None
+        raise ClientError(
+            400, "malformed form body", [("body", str(getattr(error, "detail", error))[:200])]
+        ) from None
     values: dict[str, str] = {}
     for name, value in data.multi_items():
         if isinstance(value, str) and name not in values:
