@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from worker.sandbox import DEFAULT_ENCRYPTION_KEY, DEFAULT_USER_ID
@@ -37,7 +37,7 @@ def _client(endpoint: str, kind: str, seconds: float, tag: str, counts: list[int
     """One keep-alive connection sending calls back to back for `seconds`."""
     url = urlsplit(endpoint)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-    timestamp = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    timestamp = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
     sig = signature(DEFAULT_ENCRYPTION_KEY, timestamp, DEFAULT_USER_ID)
     headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "syncLead"}
     done, deadline = 0, time.monotonic() + seconds

@@ -1,4 +1,4 @@
-"""Authentication: 20014 for unknown users and bad signatures, 20016 outside the window, no header no call."""
+"""Authentication: 20014 for bad users or signatures, 20016 outside the window, header required."""
 
 from __future__ import annotations
 
@@ -54,7 +54,9 @@ def test_uppercase_hex_is_not_the_lowercase_signature_marketo_expects(soap: Soap
 
 
 @pytest.mark.parametrize("minutes", [-16, 16])
-def test_timestamps_outside_fifteen_minutes_either_way_are_expired(soap: Soap, minutes: int) -> None:
+def test_timestamps_outside_fifteen_minutes_either_way_are_expired(
+    soap: Soap, minutes: int
+) -> None:
     stale = auth_header(timestamp=now_timestamp(offset=timedelta(minutes=minutes)))
     assert soap.post(envelope(BODY, stale)).fault_code == 20016
 

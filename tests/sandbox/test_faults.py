@@ -1,4 +1,4 @@
-"""Fault injection: latency and jitter, random transient faults of every kind, scripted faults per key."""
+"""Fault injection: latency and jitter, random transient faults of each kind, scripted faults."""
 
 from __future__ import annotations
 
@@ -105,4 +105,6 @@ def test_scripted_faults_can_be_cleared_and_reject_bad_input(soap: Soap) -> None
     assert soap.sync_lead(record("k@x.com")).fault_code == 20023
     assert soap.http.delete(faults).json() == []
     assert soap.sync_lead(record("k@x.com")).status == "CREATED"
-    assert soap.http.post(faults, json={"key": "k", "count": 1, "code": "teapot"}).status_code == 400
+    assert (
+        soap.http.post(faults, json={"key": "k", "count": 1, "code": "teapot"}).status_code == 400
+    )

@@ -13,7 +13,11 @@ def test_each_call_records_times_operation_keys_outcome_and_code(soap: Soap) -> 
     assert created["keys"] == [
         {"Email": "i@x.com", "ForeignSysPersonId": "F-2", "marketoCookie": "id:5&token:z"}
     ]
-    assert (created["outcome"], created["fault_code"], created["http_status"]) == ("CREATED", None, 200)
+    assert (created["outcome"], created["fault_code"], created["http_status"]) == (
+        "CREATED",
+        None,
+        200,
+    )
     assert created["lead_ids"] == [1_000_001]
     assert created["received_at"] <= created["completed_at"] <= fault["received_at"]
     assert (fault["outcome"], fault["fault_code"], fault["http_status"]) == ("FAULT", 20105, 500)

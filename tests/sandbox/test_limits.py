@@ -1,4 +1,4 @@
-"""Marketo's limits: rolling rate (20023), calls in flight (20024), daily quota (20015); each can be off."""
+"""Marketo's limits: rate (20023), calls in flight (20024), daily quota (20015); each can be off."""
 
 from __future__ import annotations
 
@@ -70,6 +70,10 @@ def test_the_defaults_are_marketos(soap: Soap) -> None:
     from worker.sandbox import SandboxConfig
 
     config = SandboxConfig()
-    assert (config.rate_limit, config.max_concurrency, config.daily_quota) == ((100, 20.0), 10, 10_000)
+    assert (config.rate_limit, config.max_concurrency, config.daily_quota) == (
+        (100, 20.0),
+        10,
+        10_000,
+    )
     assert config.timestamp_window_s == 900
     assert soap.post(envelope(sync_lead_body(record("x@x.com")))).status == "CREATED"

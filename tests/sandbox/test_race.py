@@ -1,4 +1,4 @@
-"""Marketo's duplicate race: overlapping inserts of the same new email both create, unless switched off."""
+"""Marketo's duplicate race: overlapping inserts of one new email both create, unless off."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from .soapkit import Reply, Soap, envelope, record, sync_lead_body
 def _two_overlapping_inserts(soap: Soap) -> list[Reply]:
     body = envelope(sync_lead_body(record("race@x.com"))).encode()
     with ThreadPoolExecutor(2) as pool:
-        futures = [pool.submit(httpx.post, soap.endpoint, content=body, timeout=5) for _ in range(2)]
+        futures = [
+            pool.submit(httpx.post, soap.endpoint, content=body, timeout=5) for _ in range(2)
+        ]
         return [Reply(f.result()) for f in futures]
 
 

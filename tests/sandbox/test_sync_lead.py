@@ -1,4 +1,4 @@
-"""syncLead semantics (FACTS §4): key precedence, written keys, cookies, returnLead, fields, parameters."""
+"""syncLead semantics (FACTS §4): key precedence, written keys, cookies, returnLead, fields."""
 
 from __future__ import annotations
 

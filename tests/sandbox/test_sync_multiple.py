@@ -37,7 +37,11 @@ def test_dedup_is_on_by_default(soap: Soap) -> None:
 
 def test_a_bad_record_fails_alone_with_its_error(soap: Soap) -> None:
     reply = soap.sync_multiple(
-        [record("ok@x.com"), record("bad@x.com", attrs={"Nope": "1"}), "<leadRecord><Id>x</Id></leadRecord>"]
+        [
+            record("ok@x.com"),
+            record("bad@x.com", attrs={"Nope": "1"}),
+            "<leadRecord><Id>x</Id></leadRecord>",
+        ]
     )
     statuses = _statuses(reply)
     assert [s[1] for s in statuses] == ["CREATED", "FAILED", "FAILED"]

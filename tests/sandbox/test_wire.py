@@ -1,4 +1,4 @@
-"""Wire format: the seed's XML as written, any prefixes, unqualified children, the seed's reply shape."""
+"""Wire format: the seed's XML as written, any prefixes, unqualified children, the reply shape."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def test_wrong_case_element_names_are_ignored_so_the_lead_is_duplicated_like_mar
 
 
 def test_values_with_xml_metacharacters_and_non_ascii_round_trip(soap: Soap) -> None:
-    value = "Ann & <Bob> \"O'Neil\" — Zoë ✓"
+    value = 'Ann & <Bob> "O\'Neil" — Zoë ✓'
     reply = soap.sync_lead(record("m@x.com", attrs={"LastName": value}), return_lead=True)
     assert reply.find("//leadRecord//attrValue") == value
     assert soap.leads()[0]["attributes"]["LastName"] == value

@@ -28,7 +28,9 @@ def test_new_leads_go_to_the_named_workspaces_primary_partition(workspaces: Soap
 
 
 def test_an_assignment_rule_beats_the_workspace_with_or_without_header(workspaces: Soap) -> None:
-    french = workspaces.sync_lead(record("fr@x.com", attrs={"Country": "france"}), workspace="Americas")
+    french = workspaces.sync_lead(
+        record("fr@x.com", attrs={"Country": "france"}), workspace="Americas"
+    )
     assert _lead(workspaces, french.lead_id)["partition"] == "EU-Archive"
     headerless = workspaces.sync_lead(record("fr2@x.com", attrs={"Country": "France"}))
     assert _lead(workspaces, headerless.lead_id)["partition"] == "EU-Archive"

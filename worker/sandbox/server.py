@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socket
 import threading
 import time
-from types import TracebackType
+from collections.abc import Iterator
+from types import FrameType, TracebackType
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -25,6 +28,28 @@ class _TransportProtocol(HttpToolsProtocol):
         self.scope["extensions"] = {TRANSPORT_EXTENSION: self.transport}
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopping on SIGINT/SIGTERM without re-raising them: main returns 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        stops = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self._stop) for sig in stops}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        """First signal: graceful shutdown; a second one: stop at once."""
+        self.force_exit = self.should_exit
+        self.should_exit = True
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket; port 0 picks a free one."""
     sock = socket.create_server((host, port), reuse_port=False)
@@ -34,7 +59,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def make_server(config: SandboxConfig) -> uvicorn.Server:
     """A uvicorn server for a fresh sandbox app (uvloop and httptools when installed)."""
-    return uvicorn.Server(
+    return _Server(
         uvicorn.Config(
             build_app(config),
             http=_TransportProtocol,
