@@ -84,3 +84,9 @@ def queued(client: redis.Redis) -> list[dict[str, Any]]:
         args, _, _ = json.loads(base64.b64decode(envelope["body"]))
         messages.append(args[0])
     return messages
+
+
+@pytest.fixture
+def intake_base_url(intake: RunningIntake, redis_client: redis.Redis) -> str:
+    """The running intake's URL, on a flushed Redis (for tests that open their own clients)."""
+    return intake.base_url

@@ -1,4 +1,4 @@
-"""POST /v1/leads and GET /v1/jobs over real HTTP: status codes, what lands in Redis, and what not."""
+"""POST /v1/leads and GET /v1/jobs over real HTTP: status codes, and what lands in Redis."""
 
 from __future__ import annotations
 
