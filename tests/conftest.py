@@ -47,6 +47,7 @@ class WorkerProcess:
     """`leadsync worker` in a subprocess of its own process group, stopped and reaped on exit."""
 
     def __init__(self, env: dict[str, str], *, concurrency: int = 2, log_path: Path) -> None:
+        self.env = env
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(

@@ -19,22 +19,29 @@ from tests.conftest import REPO, WorkerProcess, worker_environment
 from worker.config import Settings
 from worker.jobs import InvalidJob
 from worker.producer import Connection, connect, enqueue_sync_lead, job_status
+from worker.sandbox import DEFAULT_ENCRYPTION_KEY
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def stack(
+def worker(
     redis_url: str, sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, str]]:
+) -> Iterator[WorkerProcess]:
     """One worker process (two pool children) for the module, wired to the sandbox."""
     env = worker_environment(redis_url, sandbox_server.soap_endpoint)
-    worker = WorkerProcess(env, concurrency=2, log_path=tmp_path_factory.mktemp("w") / "w.log")
+    process = WorkerProcess(env, concurrency=2, log_path=tmp_path_factory.mktemp("w") / "w.log")
     try:
-        worker.wait_ready()
-        yield env
+        process.wait_ready()
+        yield process
     finally:
-        worker.stop()
+        process.stop()
+
+
+@pytest.fixture
+def stack(worker: WorkerProcess) -> dict[str, str]:
+    """The environment the module's worker runs with."""
+    return worker.env
 
 
 @pytest.fixture
@@ -99,6 +106,25 @@ def test_invalid_input_is_refused_and_nothing_is_queued(
         enqueue_sync_lead(email="not-an-email", connection=producer)
     assert redis_client.llen(producer.settings.queue) == 0
     assert redis_client.keys("leadsync:*") == []
+
+
+def test_worker_logs_are_json_lines_carrying_the_job_context(
+    producer: Connection, worker: WorkerProcess
+) -> None:
+    job_id = enqueue_sync_lead(email="logged@example.com", connection=producer)
+    wait_terminal(job_id, producer)
+    time.sleep(0.3)
+    lines = [json.loads(line) for line in worker.logs().splitlines() if line.startswith("{")]
+    assert any(line["logger"].startswith("celery") for line in lines)
+    mine = [line for line in lines if job_id in json.dumps(line)]
+    assert mine
+    for line in mine:
+        assert (line["job_id"], line["attempt"]) == (job_id, 1)
+        assert line["lead"] == "email=l***@example.com"
+    [synced] = [line for line in mine if line["event"] == "job.synced"]
+    assert synced["sync_status"] == "CREATED"
+    assert "logged@example.com" not in worker.logs()
+    assert DEFAULT_ENCRYPTION_KEY not in worker.logs()
 
 
 def test_a_transient_fault_ends_synced_after_a_retry(producer: Connection, sandbox: Any) -> None:

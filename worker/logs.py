@@ -21,7 +21,7 @@ _SECRET_FIELD = re.compile(
     r"(secret|password|passwd|token|api_?key|encryption_?key|signature|authorization)", re.I
 )
 # The usual local-part characters; "=" is left out so that "email=ann@x.com" keeps its field name.
-_EMAIL_IN_TEXT = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+'-]*@")
+_EMAIL_IN_TEXT = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+'-]*@(?=[A-Za-z0-9-]+\.)")
 
 
 def mask_email(text: str) -> str:
@@ -97,7 +97,6 @@ def configure_logging(
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.stdlib.ExtraAdder(),
         # Tracebacks become text first, so masking and redaction also cover exception messages.
         structlog.processors.format_exc_info,
     ]
@@ -133,6 +132,9 @@ def configure_logging(
     # Chatty dependencies: their DEBUG output would carry raw SOAP bodies.
     for name in ("zeep", "urllib3", "httpx", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Celery's "Task received" line is logged before any job context exists and adds nothing to
+    # leadsync's own per-attempt line.
+    logging.getLogger("celery.worker.strategy").setLevel(logging.WARNING)
 
 
 def lead_summary(keys: MutableMapping[str, str] | dict[str, str], *, log_pii: bool) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 import structlog
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
 
 from worker.celery_app import TASK_NAME, app
 from worker.config import Settings
@@ -44,14 +44,22 @@ def _process() -> tuple[Settings, JobRunner]:
 @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sync_lead(message: dict[str, Any]) -> str:
     """Run one attempt of a lead-sync job; returns the job's state after it (no lead data)."""
-    job_message = JobMessage.from_dict(message)
-    settings, runner = _process()
-    lead = lead_summary(job_message.sync_job().lead_keys(), log_pii=settings.log_pii)
-    with structlog.contextvars.bound_contextvars(
-        job_id=job_message.job_id, attempt=job_message.attempt, lead=lead
-    ):
-        outcome = runner.run(job_message)
-    return str(outcome.state)
+    return str(_process()[1].run(JobMessage.from_dict(message)))
+
+
+@task_prerun.connect(sender=sync_lead)
+def _bind_job_context(args: tuple[Any, ...], **_: Any) -> None:
+    # Bound here rather than in the task so Celery's own lines about the task carry it too.
+    message = JobMessage.from_dict(args[0])
+    lead = lead_summary(message.sync_job().lead_keys(), log_pii=_process()[0].log_pii)
+    structlog.contextvars.bind_contextvars(
+        job_id=message.job_id, attempt=message.attempt, lead=lead
+    )
+
+
+@task_postrun.connect(sender=sync_lead)
+def _clear_job_context(**_: Any) -> None:
+    structlog.contextvars.clear_contextvars()
 
 
 @worker_ready.connect
