@@ -21,7 +21,8 @@ from worker.jobs import SyncLeadJob
 from worker.marketo.errors import FaultClass, MarketoError, TransientError
 from worker.marketo.result import SyncResult
 from worker.policy.deadletters import DeadLetters
-from worker.policy.leases import ConcurrencyLeases, lease_ttl_s
+from worker.policy.leases import ConcurrencyLeases
+from worker.policy.leases import lease_ttl_s as default_lease_ttl_s
 from worker.policy.limiter import RateLimiter
 from worker.policy.message import JobMessage
 from worker.policy.ordering import LeadOrdering
@@ -58,16 +59,20 @@ class JobRunner:
         publish: Callable[[JobMessage], None],
         logger: Any = None,
         rng: random.Random | None = None,
+        lease_ttl_s: float | None = None,
     ) -> None:
         self._redis = client
         self._call = call
         self._publish = publish
         self._log = logger or structlog.get_logger()
         self._rng = rng or random.Random()
-        self._lease_ttl_s = lease_ttl_s(settings)
+        # One TTL for the run lease, the lead holds and the concurrency lease (tests shorten it).
+        self._lease_ttl_s = lease_ttl_s or default_lease_ttl_s(settings)
         self.results = ResultsStore(client, ttl_s=settings.result_ttl_s)
         self.ordering = LeadOrdering(client)
-        self.leases = ConcurrencyLeases.from_settings(client, settings)
+        self.leases = ConcurrencyLeases(
+            client, limit=settings.max_concurrency, lease_ttl_s=self._lease_ttl_s
+        )
         self.limiter = RateLimiter.from_settings(client, settings)
         self.scheduler = Scheduler(client)
         self.dead_letters = DeadLetters(client, settings)
