@@ -71,10 +71,7 @@ def make_all_due(rds: redis.Redis) -> None:
 def make_runner(
     rds: redis.Redis, settings: Settings, published: list[JobMessage]
 ) -> Callable[[FakeMarketo], JobRunner]:
-    def make(fake: FakeMarketo) -> JobRunner:
-        return JobRunner(rds, settings, call=fake, publish=published.append)
-
-    return make
+    return lambda fake: make_runner_for(rds, settings, published, fake)
 
 
 def submit(
@@ -232,3 +229,24 @@ def test_replay_gives_a_new_job_with_lineage_that_syncs(
     assert [outcome for _, outcome in drive(runner, published)] == [Outcome.SYNCED]
     assert runner.results.get(new_id)["state"] == "synced"  # type: ignore[index]
     assert runner.dead_letters.show(old_id)["replayed_as"] == [new_id]  # type: ignore[index]
+
+
+def test_a_delivery_that_dies_unexpectedly_is_taken_over_by_its_watchdog(
+    rds: redis.Redis, settings: Settings, published: list[JobMessage]
+) -> None:
+    def crash(job: SyncLeadJob) -> SyncResult:
+        raise KeyboardInterrupt  # not a Marketo failure: the delivery ends without a transition
+
+    job_id = submit(rds, settings, published, email="ann@example.com")
+    with pytest.raises(KeyboardInterrupt):
+        JobRunner(rds, settings, call=crash, publish=published.append).run(published.pop())
+    assert rds.hget(keys.job(job_id), "s") == "running"
+    rds.hset(keys.job(job_id), "r", 0)  # its run lease ran out
+    runner = make_runner_for(rds, settings, published, FakeMarketo(CREATED))
+    assert [outcome for _, outcome in drive(runner, published)] == [Outcome.SYNCED]
+
+
+def make_runner_for(
+    rds: redis.Redis, settings: Settings, published: list[JobMessage], fake: FakeMarketo
+) -> JobRunner:
+    return JobRunner(rds, settings, call=fake, publish=published.append)

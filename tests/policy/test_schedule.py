@@ -85,3 +85,14 @@ def test_the_mover_thread_publishes_until_stopped(rds: redis.Redis) -> None:
     mover.join(timeout=5)
     assert not mover.is_alive()
     assert rds.zcard(keys.SCHEDULE) == 0
+
+
+def test_a_message_deferred_again_while_being_moved_is_kept(rds: redis.Redis) -> None:
+    scheduler = Scheduler(rds)
+    scheduler.defer(message(), 0)
+
+    def publish_and_redefer(msg: JobMessage) -> None:
+        scheduler.defer(msg, 60)  # a fast worker already got it and must look again later
+
+    assert scheduler.move_due(publish_and_redefer) == 1
+    assert scheduler.pending() == 1

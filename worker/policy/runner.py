@@ -95,6 +95,9 @@ class JobRunner:
             return Outcome.DUPLICATE
         if claim is Claim.TAKEOVER:
             log.warning("job.takeover")
+        # Watchdog: if this delivery never finishes (its worker dies, or Redis fails mid-run and the
+        # broker has acknowledged it), this copy comes back after the run lease and takes over.
+        self.scheduler.defer(message, self._lease_ttl_s + BUSY_RECHECK_MARGIN_S)
         job = message.sync_job()
         lead_keys = job.lead_keys()
         if not self.ordering.acquire(message.job_id, lead_keys, hold_ttl_s=self._lease_ttl_s):
@@ -108,6 +111,7 @@ class JobRunner:
         try:
             outcome = self._attempt(message, job, lead_keys, log)
             terminal = outcome in (Outcome.SYNCED, Outcome.DEAD)
+            self.scheduler.cancel(message)
             return outcome
         finally:
             if not terminal:
@@ -128,6 +132,7 @@ class JobRunner:
                         message.job_id, message.attempt, run_lease_s=self._lease_ttl_s
                     )
                     self.ordering.renew(message.job_id, lead_keys, hold_ttl_s=self._lease_ttl_s)
+                    self.scheduler.defer(message, self._lease_ttl_s + BUSY_RECHECK_MARGIN_S)
                 try:
                     result = self._safe_call(job, log)
                 except MarketoError as error:

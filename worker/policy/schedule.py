@@ -29,16 +29,28 @@ local now = t[1] * 1000 + math.floor(t[2] / 1000)
 return redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
 """
 
-# KEYS[1] the schedule. ARGV[1] claim time (ms); ARGV[2] batch size. Returns the due messages after
-# moving each one's score to now + claim time, so other movers skip it until then.
+# KEYS[1] the schedule. ARGV[1] claim time (ms); ARGV[2] batch size. Moves each due message's
+# score to now + claim time, so other movers skip it until then; returns {message, score, ...}.
 _CLAIM_DUE = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local claimed = {}
 for _, member in ipairs(due) do
   redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), member)
+  table.insert(claimed, member)
+  table.insert(claimed, redis.call('ZSCORE', KEYS[1], member))
 end
-return due
+return claimed
+"""
+
+# KEYS[1] the schedule. ARGV[1] message; ARGV[2] the score it was claimed with. Removes it only if
+# nobody deferred the same message again meanwhile (a runner re-checking its lead reuses it).
+_DONE = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
 """
 
 
@@ -50,10 +62,15 @@ class Scheduler:
         self._claim_ms = int(claim_s * 1000)
         self._defer = client.register_script(_DEFER)
         self._claim_due = client.register_script(_CLAIM_DUE)
+        self._done = client.register_script(_DONE)
 
     def defer(self, message: JobMessage, delay_s: float) -> None:
         """Publish `message` after `delay_s` seconds (by the Redis clock)."""
         self._defer(keys=[keys.SCHEDULE], args=[max(0, int(delay_s * 1000)), message.to_json()])
+
+    def cancel(self, message: JobMessage) -> None:
+        """Drop `message` if it still waits (its watchdog copy, once the attempt has moved on)."""
+        self._redis.zrem(keys.SCHEDULE, message.to_json())
 
     def pending(self) -> int:
         """How many messages wait, due or not."""
@@ -63,13 +80,13 @@ class Scheduler:
         """Publish every due message; returns how many were published."""
         moved = 0
         while True:
-            due = self._claim_due(keys=[keys.SCHEDULE], args=[self._claim_ms, BATCH])
-            for member in due:
+            claimed = self._claim_due(keys=[keys.SCHEDULE], args=[self._claim_ms, BATCH])
+            for member, score in zip(claimed[::2], claimed[1::2], strict=True):
                 # A publish that raises leaves the message claimed: it is retried after CLAIM_S.
                 publish(JobMessage.from_json(member))
-                self._redis.zrem(keys.SCHEDULE, member)
+                self._done(keys=[keys.SCHEDULE], args=[member, score])
                 moved += 1
-            if len(due) < BATCH:
+            if len(claimed) < 2 * BATCH:
                 return moved
 
     def run_forever(
