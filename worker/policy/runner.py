@@ -3,6 +3,9 @@
 claim the attempt -> per-lead ordering -> concurrency lease -> rate-limit booking -> call ->
 decide -> record (synced, retry scheduled, deferred or dead letter), releasing every hold on every
 exit path. The Celery task builds one `JobRunner` per process and calls `run` for each message.
+
+Deliveries may repeat (broker redelivery, mover crashes, watchdog copies): the attempt claim lets
+exactly one run each attempt, so repeats are dropped or looked at again later, never run twice.
 """
 
 from __future__ import annotations
