@@ -52,7 +52,7 @@ def _use_leadsync_logging(**_: object) -> None:
     # through leadsync's structlog pipeline instead.
     settings = Settings.from_env()
     configure_logging(
-        secrets=[settings.encryption_key.reveal()],
+        secrets=settings.secrets(),
         log_pii=settings.log_pii,
     )
 

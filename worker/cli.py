@@ -34,6 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from worker.sandbox import main as sandbox_main
 
         return sandbox_main(args[1:])
+    if args[:1] == ["intake"]:
+        from worker.intake import main as intake_main
+
+        return intake_main(args[1:])
     parser = _parser()
     options = parser.parse_args(args)
     if not hasattr(options, "handler"):
@@ -63,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
     commands.add_parser("worker", help="a Celery worker (accepts celery worker options)")
     commands.add_parser("sandbox", help="the Marketo SOAP emulator (see leadsync sandbox --help)")
+    commands.add_parser("intake", help="the HTTP intake: JSON API and form capture")
 
     enqueue = commands.add_parser("enqueue", help="validate and enqueue one syncLead job")
     enqueue.add_argument("--email")

@@ -90,6 +90,13 @@ class Settings:
     encryption_key: Secret = field(default_factory=lambda: Secret(""))
     wsdl: str | None = None
     workspace: str | None = None
+    api: str = "soap"
+    rest_endpoint: str | None = None
+    rest_identity_url: str | None = None
+    client_id: str | None = None
+    client_secret: Secret = field(default_factory=lambda: Secret(""))
+    legacy_user_id: str | None = None
+    legacy_encryption_key: Secret = field(default_factory=lambda: Secret(""))
     rate_limit: RateLimit = field(default_factory=lambda: RateLimit.parse(DEFAULT_RATE_LIMIT))
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
@@ -104,6 +111,14 @@ class Settings:
     log_pii: bool = False
     state_dir: Path = Path(DEFAULT_STATE_DIR)
     queue: str = DEFAULT_QUEUE
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redactor."""
+        return [
+            secret.reveal()
+            for secret in (self.encryption_key, self.client_secret, self.legacy_encryption_key)
+            if secret
+        ]
 
     @property
     def visibility_timeout_s(self) -> int:
@@ -136,6 +151,13 @@ class Settings:
             encryption_key=Secret(env.text("MARKETO_ENCRYPTION_KEY") or ""),
             wsdl=env.text("MARKETO_WSDL"),
             workspace=env.text("MARKETO_WORKSPACE"),
+            api=env.choice("MARKETO_API", ("soap", "rest"), default="soap"),
+            rest_endpoint=env.text("MARKETO_REST_ENDPOINT"),
+            rest_identity_url=env.text("MARKETO_REST_IDENTITY_URL"),
+            client_id=env.text("MARKETO_CLIENT_ID"),
+            client_secret=Secret(env.text("MARKETO_CLIENT_SECRET") or ""),
+            legacy_user_id=env.text("LEADSYNC_LEGACY_USER_ID"),
+            legacy_encryption_key=Secret(env.text("LEADSYNC_LEGACY_ENCRYPTION_KEY") or ""),
             rate_limit=RateLimit.parse(env.text("MARKETO_RATE_LIMIT") or DEFAULT_RATE_LIMIT),
             max_concurrency=env.integer("MARKETO_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY),
             read_timeout_s=env.number("MARKETO_TIMEOUT", DEFAULT_READ_TIMEOUT_S),
@@ -185,6 +207,12 @@ class _Env:
             raise ConfigError(f"{name}: expected a number of seconds, got {raw!r}") from None
         if value <= 0:
             raise ConfigError(f"{name}: must be positive, got {raw!r}")
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], *, default: str) -> str:
+        value = (self.text(name) or default).lower()
+        if value not in choices:
+            raise ConfigError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
         return value
 
     def flag(self, name: str, *, default: bool) -> bool:

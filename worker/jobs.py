@@ -110,6 +110,8 @@ class SyncLeadJob(BaseModel):
                 if not isinstance(pair, list | tuple) or len(pair) != 2:
                     raise ValueError("must be a mapping of name to value or a list of pairs")
                 name, item = pair
+                if not isinstance(name, str):
+                    raise ValueError("attribute names must be strings")
                 if name in result:
                     raise ValueError(f"attribute name {name!r} is given more than once")
                 result[name] = item
