@@ -18,8 +18,8 @@ from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutd
 from worker.celery_app import TASK_NAME, app
 from worker.config import Settings
 from worker.logs import lead_summary
-from worker.marketo import SoapClient
 from worker.policy import JobMessage, JobRunner, Scheduler
+from worker.transports import build_call
 
 _scheduler_stop = threading.Event()
 
@@ -37,8 +37,8 @@ def _redis() -> redis.Redis:
 def _process() -> tuple[Settings, JobRunner]:
     # Built on the first job in each pool process, after the fork: sockets are never shared.
     settings = Settings.from_env()
-    client = SoapClient.from_settings(settings)
-    return settings, JobRunner(_redis(), settings, call=client.sync_lead, publish=publish)
+    client = _redis()
+    return settings, JobRunner(client, settings, call=build_call(settings, client), publish=publish)
 
 
 @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
