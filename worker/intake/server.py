@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-import threading
-import time
 
 import uvicorn
 from starlette.applications import Starlette
@@ -14,10 +12,10 @@ from starlette.applications import Starlette
 from worker.config import ConfigError, Settings
 from worker.intake.app import create_app
 from worker.intake.settings import IntakeSettings
+from worker.serving import RunningServer, serve_in_thread
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-STARTUP_TIMEOUT_S = 10.0
 
 
 def make_server(app: Starlette, *, access_log: bool = False) -> uvicorn.Server:
@@ -33,37 +31,14 @@ def make_server(app: Starlette, *, access_log: bool = False) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-class RunningIntake:
+class RunningIntake(RunningServer):
     """An intake serving from a background thread; `stop()` shuts it down and joins the thread."""
-
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread, base_url: str) -> None:
-        self._server = server
-        self._thread = thread
-        self.base_url = base_url
-
-    def stop(self) -> None:
-        """Shut the server down and wait for its thread."""
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
 
 
 def start_in_thread(app: Starlette, *, host: str = DEFAULT_HOST) -> RunningIntake:
     """Serve `app` on a free port from a daemon thread; returns once it accepts connections."""
     sock = socket.create_server((host, 0))
-    server = make_server(app)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="leadsync-intake", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError("the intake server did not start")
-        time.sleep(0.005)
-    port = sock.getsockname()[1]
-    return RunningIntake(server, thread, f"http://{host}:{port}")
+    return serve_in_thread(make_server(app), sock, name="intake", handle=RunningIntake)
 
 
 def main(argv: list[str] | None = None) -> int:

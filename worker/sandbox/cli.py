@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from worker.serving import base_url_of
+
 from .app import SOAP_PATH
 from .config import (
     DEFAULT_HANG_S,
@@ -18,7 +20,7 @@ from .config import (
     parse_optional_int,
     parse_rate_limit,
 )
-from .server import base_url_of, bind, make_server
+from .server import bind, make_server
 
 _DEFAULTS = SandboxConfig()
 

@@ -6,18 +6,17 @@ import contextlib
 import signal
 import socket
 import threading
-import time
 from collections.abc import Iterator
-from types import FrameType, TracebackType
+from types import FrameType
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from worker.serving import RunningServer, serve_in_thread
+
 from .app import SOAP_PATH, build_app
 from .config import SandboxConfig
 from .soap_endpoint import TRANSPORT_EXTENSION
-
-STARTUP_TIMEOUT_S = 10.0
 
 
 class _TransportProtocol(HttpToolsProtocol):
@@ -71,51 +70,16 @@ def make_server(config: SandboxConfig) -> uvicorn.Server:
     )
 
 
-def base_url_of(sock: socket.socket) -> str:
-    """http://HOST:PORT of a bound socket (IPv6 hosts bracketed)."""
-    host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-class RunningSandbox:
+class RunningSandbox(RunningServer):
     """A sandbox serving from a background thread; stop it, or use it as a context manager."""
 
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread, base_url: str) -> None:
-        self._server = server
-        self._thread = thread
-        self.base_url = base_url
-        self.soap_endpoint = base_url + SOAP_PATH
-
-    def stop(self) -> None:
-        """Shut the server down and wait for its thread."""
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-    def __enter__(self) -> RunningSandbox:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    @property
+    def soap_endpoint(self) -> str:
+        """The SOAP endpoint URL (its WSDL is this plus `?WSDL`)."""
+        return self.base_url + SOAP_PATH
 
 
 def start_in_thread(config: SandboxConfig) -> RunningSandbox:
     """Serve `config` on a daemon thread; returns once the server accepts connections."""
     sock = bind(config.host, config.port)
-    server = make_server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="leadsync-sandbox", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError("the sandbox server did not start")
-        time.sleep(0.005)
-    return RunningSandbox(server, thread, base_url_of(sock))
+    return serve_in_thread(make_server(config), sock, name="sandbox", handle=RunningSandbox)
