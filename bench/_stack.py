@@ -24,20 +24,24 @@ def private_redis() -> tuple[str, object]:
     return server.url, server
 
 
-def start_noop_worker(redis_url: str, log_dir: Path) -> subprocess.Popen[bytes]:
-    """The baseline Celery worker: one prefork child, the same options as leadsync's."""
+def start_noop_worker(
+    redis_url: str, log_dir: Path, pool: tuple[str, ...] = ("--concurrency", "1")
+) -> subprocess.Popen[bytes]:
+    """The baseline Celery worker, with the same pool options as leadsync's."""
     env = dict(os.environ, REDIS_URL=redis_url, PYTHONPATH=str(REPO))
     log = open(log_dir / "noop.log", "wb")  # noqa: SIM115 - lives as long as the worker
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "bench.noop_app", "worker", "--concurrency", "1",
+        [sys.executable, "-m", "celery", "-A", "bench.noop_app", "worker", *pool,
          "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "-Q", "noop"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO,
     )  # fmt: skip
 
 
-def start_leadsync_worker(env: dict[str, str], log_dir: Path) -> WorkerProcess:
-    """`leadsync worker` with one prefork child."""
-    worker = WorkerProcess(env, concurrency=1, log_path=log_dir / "leadsync.log")
+def start_leadsync_worker(
+    env: dict[str, str], log_dir: Path, pool: tuple[str, ...] = ("--concurrency", "1")
+) -> WorkerProcess:
+    """`leadsync worker` with the given pool options (one prefork child by default)."""
+    worker = WorkerProcess(env, log_path=log_dir / "leadsync.log", options=pool)
     worker.wait_ready()
     return worker
 

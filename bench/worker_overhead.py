@@ -23,13 +23,13 @@ from worker.producer import connect, enqueue_sync_lead, job_status
 from worker.sandbox import SandboxConfig, start_in_thread
 
 
-def noop_rate(redis_url: str, jobs: int, log_dir: Path) -> float:
+def noop_rate(redis_url: str, jobs: int, log_dir: Path, pool: tuple[str, ...]) -> float:
     from bench.noop_app import noop
 
     noop.app.conf.broker_url = redis_url
     for index in range(jobs):
         noop.apply_async(args=[{"index": index}])
-    worker = start_noop_worker(redis_url, log_dir)
+    worker = start_noop_worker(redis_url, log_dir, pool)
     try:
         elapsed = wait_drained(redis.Redis.from_url(redis_url), "noop", jobs)
     finally:
@@ -40,7 +40,7 @@ def noop_rate(redis_url: str, jobs: int, log_dir: Path) -> float:
     return (jobs - 1) / elapsed
 
 
-def leadsync_rate(redis_url: str, jobs: int, log_dir: Path) -> float:
+def leadsync_rate(redis_url: str, jobs: int, log_dir: Path, pool: tuple[str, ...]) -> float:
     config = SandboxConfig(port=0, rate_limit=None, max_concurrency=None, daily_quota=None)
     with start_in_thread(config) as sandbox:
         env = worker_environment(redis_url, sandbox.soap_endpoint, LEADSYNC_LIMITER="0")
@@ -54,7 +54,7 @@ def leadsync_rate(redis_url: str, jobs: int, log_dir: Path) -> float:
             )
             for index in range(jobs)
         ]
-        worker = start_leadsync_worker(env, log_dir)
+        worker = start_leadsync_worker(env, log_dir, pool)
         try:
             elapsed = wait_drained(connection.redis, connection.settings.queue, jobs)
             time.sleep(0.2)
@@ -69,16 +69,20 @@ def leadsync_rate(redis_url: str, jobs: int, log_dir: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument(
+        "--pool", default="--concurrency 1", help="celery worker pool options for both sides"
+    )
     args = parser.parse_args()
+    pool = tuple(args.pool.split())
     log_dir = Path(tempfile.mkdtemp(prefix="leadsync-bench-logs-"))
     url, server = private_redis()
     try:
-        baseline = noop_rate(url, args.jobs, log_dir)
+        baseline = noop_rate(url, args.jobs, log_dir, pool)
         redis.Redis.from_url(url).flushall()
-        ours = leadsync_rate(url, args.jobs, log_dir)
+        ours = leadsync_rate(url, args.jobs, log_dir, pool)
     finally:
         server.stop()  # type: ignore[attr-defined]
-    print(f"jobs per run              {args.jobs}")
+    print(f"jobs per run              {args.jobs}  (pool: {args.pool})")
     print(f"bare Celery no-op task    {baseline:8.1f} jobs/s")
     print(f"leadsync sync_lead        {ours:8.1f} jobs/s")
     print(f"ratio (target >= 0.5)     {ours / baseline:8.2f}")

@@ -46,12 +46,20 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
 class WorkerProcess:
     """`leadsync worker` in a subprocess of its own process group, stopped and reaped on exit."""
 
-    def __init__(self, env: dict[str, str], *, concurrency: int = 2, log_path: Path) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        concurrency: int = 2,
+        log_path: Path,
+        options: tuple[str, ...] | None = None,
+    ) -> None:
         self.env = env
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "worker", "worker", "--concurrency", str(concurrency),
+            [sys.executable, "-m", "worker", "worker",
+             *(options or ("--concurrency", str(concurrency))),
              "--without-gossip", "--without-mingle"],
             env=env,
             stdout=self._log,
