@@ -78,7 +78,10 @@ def main() -> None:
                 worker.stop()
             client = connection.redis
             sizes = [client.memory_usage(keys.job(job_id)) or 0 for job_id in job_ids]
-            status_json = [len(json.dumps(job_status(j, connection=connection))) for j in job_ids[:100]]
+            status_json = [
+                len(json.dumps(job_status(job_id, connection=connection)))
+                for job_id in job_ids[:100]
+            ]
     finally:
         server.stop()  # type: ignore[attr-defined]
     per_record = sum(sizes) / len(sizes)
@@ -86,7 +89,7 @@ def main() -> None:
     print(f"Redis bytes per finished record       {per_record:8.1f}   (target <= 600)")
     print(f"  baseline: its status object as JSON {sum(status_json) / len(status_json):8.1f}")
     print(f"pool child RSS after {half:>6} jobs     {rss_half:8.1f} MB")
-    print(f"pool child RSS after {args.jobs:>6} jobs     {rss_full:8.1f} MB (target <= 150, no growth)")
+    print(f"pool child RSS after {args.jobs:>6} jobs     {rss_full:8.1f} MB (target <= 150)")
     print(f"growth from half to full              {rss_full - rss_half:8.1f} MB")
     print(f"worker main process RSS               {main_rss:8.1f} MB")
 
