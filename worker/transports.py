@@ -5,15 +5,64 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import redis
+import requests
 
-from worker.config import Settings
+from worker.config import ConfigError, Settings
 from worker.jobs import SyncLeadJob
 from worker.marketo import SoapClient, SyncResult
+from worker.marketo.rest import RestClient
+from worker.marketo.rest_auth import AccessToken, fetch_token
+from worker.marketo.rest_options import RestOptions
+from worker.policy.limiter import RateLimiter
+from worker.policy.tokens import SharedToken, token_scope
 
 SyncCall = Callable[[SyncLeadJob], SyncResult]
 
 
 def build_call(settings: Settings, client: redis.Redis) -> SyncCall:
-    """The sync function for `MARKETO_API` (SOAP today); `client` is for state shared by workers."""
-    del client  # the SOAP transport keeps no shared state
+    """The sync function for `MARKETO_API`; `client` holds state shared by workers (the token)."""
+    if settings.api == "rest":
+        return build_rest_client(settings, client).sync_lead
     return SoapClient.from_settings(settings).sync_lead
+
+
+def build_rest_client(
+    settings: Settings, client: redis.Redis, options: RestOptions | None = None
+) -> RestClient:
+    """A REST client whose token is shared through Redis and whose extra calls use the limiter."""
+    if not (settings.rest_endpoint and settings.rest_identity_url and settings.client_id):
+        raise ConfigError(
+            "MARKETO_API=rest needs MARKETO_REST_ENDPOINT, MARKETO_REST_IDENTITY_URL, "
+            "MARKETO_CLIENT_ID and MARKETO_CLIENT_SECRET"
+        )
+    options = options or RestOptions.from_env()
+    identity_url, client_id = settings.rest_identity_url, settings.client_id
+    identity = requests.Session()
+    timeouts = (settings.connect_timeout_s, settings.read_timeout_s)
+
+    def fetch() -> AccessToken:
+        return fetch_token(
+            identity,
+            identity_url=identity_url,
+            client_id=client_id,
+            client_secret=settings.client_secret,
+            timeouts=timeouts,
+        )
+
+    tokens = SharedToken(
+        client,
+        fetch=fetch,
+        scope=token_scope(identity_url, client_id),
+        margin_s=options.token_margin_s,
+    )
+    limiter = RateLimiter.from_settings(client, settings)
+    return RestClient(
+        endpoint=settings.rest_endpoint,
+        tokens=tokens,
+        options=options,
+        workspace=settings.workspace,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+        pace=limiter.wait,
+        hidden=tuple(settings.secrets()),
+    )
