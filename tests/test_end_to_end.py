@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,6 +126,30 @@ def test_worker_logs_are_json_lines_carrying_the_job_context(
     assert synced["sync_status"] == "CREATED"
     assert "logged@example.com" not in worker.logs()
     assert DEFAULT_ENCRYPTION_KEY not in worker.logs()
+
+
+def test_the_worker_sends_task_events_for_flower(producer: Connection) -> None:
+    from worker.celery_app import app
+
+    seen: list[dict[str, Any]] = []
+
+    def record(event: dict[str, Any]) -> None:
+        seen.append(event)
+        if event["type"] == "task-succeeded":
+            receiver.should_stop = True
+
+    with app.connection_for_read() as connection:
+        receiver = app.events.Receiver(connection, handlers={"*": record})
+        # The event queue exists only while capturing: start listening before enqueueing.
+        listener = threading.Thread(
+            target=receiver.capture, kwargs={"timeout": 20, "wakeup": False}
+        )
+        listener.start()
+        time.sleep(0.5)
+        job_id = enqueue_sync_lead(email="events@example.com", connection=producer)
+        listener.join(timeout=25)
+    types = {event["type"] for event in seen if str(event.get("uuid", "")).startswith(job_id)}
+    assert {"task-received", "task-started", "task-succeeded"} <= types
 
 
 def test_a_transient_fault_ends_synced_after_a_retry(producer: Connection, sandbox: Any) -> None:
