@@ -1,4 +1,4 @@
-"""The sandbox's ASGI app: the SOAP endpoint beside the inspection API."""
+"""The sandbox's ASGI app: the SOAP endpoint and the REST face beside the inspection API."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from starlette.routing import Route
 
 from .config import SandboxConfig
 from .inspection import routes
+from .rest import rest_routes
 from .soap_endpoint import SoapEndpoint
 from .state import SandboxState
 
@@ -16,6 +17,7 @@ SOAP_PATH = "/soap/mktows/2_3"
 def build_app(config: SandboxConfig) -> Starlette:
     """A fresh sandbox (own leads, limits, call log) as ASGI app; state at `app.state.sandbox`."""
     state = SandboxState(config)
-    app = Starlette(routes=[Route(SOAP_PATH, SoapEndpoint(state)), *routes(state)])
+    soap = Route(SOAP_PATH, SoapEndpoint(state))
+    app = Starlette(routes=[soap, *rest_routes(state), *routes(state)])
     app.state.sandbox = state
     return app

@@ -20,6 +20,7 @@ from .config import (
     parse_optional_int,
     parse_rate_limit,
 )
+from .rest import IDENTITY_PATH, REST_PATH
 from .server import bind, make_server
 
 _DEFAULTS = SandboxConfig()
@@ -28,13 +29,22 @@ _DEFAULTS = SandboxConfig()
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leadsync sandbox",
-        description="Marketo SOAP API emulator (syncLead, syncMultipleLeads).",
+        description="Marketo SOAP API emulator (syncLead, syncMultipleLeads) with a REST face.",
     )
     add = parser.add_argument
     add("--host", default=DEFAULT_HOST)
     add("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     add("--user-id", default=_DEFAULTS.user_id)
     add("--encryption-key", default=_DEFAULTS.encryption_key)
+    add("--client-id", default=_DEFAULTS.client_id, help="REST API client id")
+    add("--client-secret", default=_DEFAULTS.client_secret, help="REST API client secret")
+    add(
+        "--token-ttl",
+        type=float,
+        default=_DEFAULTS.token_ttl_s,
+        metavar="S",
+        help="how long a REST access token lives, seconds",
+    )
     add("--rate-limit", type=parse_rate_limit, default=_DEFAULTS.rate_limit, metavar="N/S|off")
     add(
         "--max-concurrency",
@@ -119,6 +129,9 @@ def config_from_args(argv: list[str] | None) -> SandboxConfig:
             port=args.port,
             user_id=args.user_id,
             encryption_key=args.encryption_key,
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            token_ttl_s=args.token_ttl,
             rate_limit=args.rate_limit,
             max_concurrency=args.max_concurrency,
             daily_quota=args.daily_quota,
@@ -159,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         f"  MARKETO_USER_ID={config.user_id}\n"
         f"  MARKETO_ENCRYPTION_KEY={config.encryption_key}\n"
         f"  WSDL {endpoint}?WSDL\n"
+        f"  MARKETO_REST_ENDPOINT={base_url_of(sock)}{REST_PATH}\n"
+        f"  MARKETO_REST_IDENTITY_URL={base_url_of(sock)}{IDENTITY_PATH}\n"
+        f"  MARKETO_CLIENT_ID={config.client_id}\n"
+        f"  MARKETO_CLIENT_SECRET={config.client_secret}\n"
         f"  inspection {base_url_of(sock)}/_sandbox/leads, /_sandbox/calls, /_sandbox/reset\n"
         f"  limits: rate {rate}, concurrency {_off(config.max_concurrency)}, "
         f"daily quota {_off(config.daily_quota)}; latency {config.latency_ms:g} ms "

@@ -8,6 +8,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8788
 DEFAULT_USER_ID = "sandbox1_0A1B2C3D4E5F60718293"
 DEFAULT_ENCRYPTION_KEY = "sandbox-secret-0123456789abcdef"
+DEFAULT_CLIENT_ID = "sandbox-client-0a1b2c3d"
+DEFAULT_CLIENT_SECRET = "sandbox-rest-secret-fedcba9876543210"
+DEFAULT_TOKEN_TTL_S = 3600  # Marketo's access tokens live an hour
 DEFAULT_RATE_LIMIT = (100, 20.0)
 DEFAULT_MAX_CONCURRENCY = 10
 DEFAULT_DAILY_QUOTA = 10_000
@@ -90,6 +93,9 @@ class SandboxConfig:
     port: int = DEFAULT_PORT
     user_id: str = DEFAULT_USER_ID
     encryption_key: str = field(default=DEFAULT_ENCRYPTION_KEY, repr=False)
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = field(default=DEFAULT_CLIENT_SECRET, repr=False)
+    token_ttl_s: float = DEFAULT_TOKEN_TTL_S
     rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT
     max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY
     daily_quota: int | None = DEFAULT_DAILY_QUOTA
