@@ -22,6 +22,7 @@ from worker.policy.keys import PREFIX
 
 DEFAULT_LOCK_TTL_S = 30.0  # longer than one identity call; frees the lock if its holder dies
 POLL_S = 0.02
+LAST_SECOND_S = 1.0  # a token with this little left is not worth using: wait for its successor
 
 # KEYS[1] a key. ARGV[1] the value its owner wrote. Deletes the key only if it still holds that
 # value: a late 601 never deletes a newer token, a slow fetcher never frees someone else's lock.
@@ -85,8 +86,12 @@ class SharedToken:
 
     def _renew(self) -> Secret:
         token = self._fetch()
-        # Renew before expiry: a margin, but never more than half of what is left.
+        if token.expires_in_s <= LAST_SECOND_S:
+            # Marketo hands out its current token until that expires: wait for the next one.
+            time.sleep(max(0.0, token.expires_in_s))
+            token = self._fetch()
+        # Renew a margin before expiry, but never keep less than half of what is left: a token
+        # handed back near its end is used for half its remaining life, then asked for again.
         keep_s = token.expires_in_s - min(self._margin_s, token.expires_in_s / 2)
-        if keep_s > 0:
-            self._redis.set(self.key, token.value.reveal(), px=max(1, int(keep_s * 1000)))
+        self._redis.set(self.key, token.value.reveal(), px=max(1, int(keep_s * 1000)))
         return token.value
