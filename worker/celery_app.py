@@ -55,6 +55,9 @@ def _use_leadsync_logging(**_: object) -> None:
         secrets=settings.secrets(),
         log_pii=settings.log_pii,
     )
+    from worker.ops.metrics import install_event_counter  # after the multiprocess dir is set
+
+    install_event_counter()
 
 
 def _configure_from_env() -> None:

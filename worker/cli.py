@@ -93,8 +93,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _take_metrics_port(celery_args: list[str]) -> list[str]:
+    """Move `--metrics-port N` (leadsync's, not Celery's) into LEADSYNC_METRICS_PORT."""
+    rest: list[str] = []
+    args = iter(celery_args)
+    for arg in args:
+        if arg == "--metrics-port":
+            os.environ["LEADSYNC_METRICS_PORT"] = next(args, "")
+        elif arg.startswith("--metrics-port="):
+            os.environ["LEADSYNC_METRICS_PORT"] = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    return rest
+
+
 def cmd_worker(celery_args: list[str]) -> int:
-    """Run a Celery worker for the configured Redis and Marketo endpoint."""
+    """Run a Celery worker for the configured Redis and Marketo endpoint.
+
+    `--metrics-port N` (or LEADSYNC_METRICS_PORT) serves Prometheus metrics from the main process,
+    merged over the pool's processes through a multiprocess directory the worker owns.
+    """
+    from worker.ops.exposition import metrics_port, multiprocess_dir
+
+    celery_args = _take_metrics_port(celery_args)
     settings = Settings.from_env()
     if not settings.soap_endpoint or not settings.user_id or not settings.encryption_key:
         print(
@@ -110,7 +131,12 @@ def cmd_worker(celery_args: list[str]) -> int:
     os.environ["REDIS_URL"] = connect(settings).url
     from worker.celery_app import app
 
-    app.worker_main(["worker", "--loglevel", "INFO", "-Q", settings.queue, *celery_args])
+    argv = ["worker", "--loglevel", "INFO", "-Q", settings.queue, *celery_args]
+    if metrics_port() is None:
+        app.worker_main(argv)
+        return 0
+    with multiprocess_dir():  # before anything imports prometheus_client in this process
+        app.worker_main(argv)
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Each worker process builds one `JobRunner` (one Redis client, one SOAP client with its parsed WSDL
 and keep-alive session) on its first job; the worker's main process runs the scheduler thread that
-moves due retries back onto the queue.
+moves due retries back onto the queue, and serves `/metrics` when `LEADSYNC_METRICS_PORT` is set.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutd
 from worker.celery_app import TASK_NAME, app
 from worker.config import Settings
 from worker.logs import lead_summary
+from worker.ops import exposition
+from worker.ops.metrics import JOBS_ENQUEUED, timed_call
+from worker.ops.snapshot import record_outcome
 from worker.policy import JobMessage, JobRunner, Scheduler
 from worker.transports import build_call
 
@@ -25,7 +28,13 @@ _scheduler_stop = threading.Event()
 
 
 def publish(message: JobMessage) -> None:
-    """Send one attempt of a job to the queue (used by producers, the scheduler and replays)."""
+    """Send a new job to the queue (producers and dead-letter replays), counted as enqueued."""
+    _send(message)
+    JOBS_ENQUEUED.inc()
+
+
+def _send(message: JobMessage) -> None:
+    # The scheduler's and the runner's re-publishes come here directly: they are not new jobs.
     sync_lead.apply_async(args=[message.to_dict()], task_id=f"{message.job_id}.{message.attempt}")
 
 
@@ -34,17 +43,21 @@ def _redis() -> redis.Redis:
 
 
 @functools.cache
-def _process() -> tuple[Settings, JobRunner]:
+def _process() -> tuple[Settings, redis.Redis, JobRunner]:
     # Built on the first job in each pool process, after the fork: sockets are never shared.
     settings = Settings.from_env()
     client = _redis()
-    return settings, JobRunner(client, settings, call=build_call(settings, client), publish=publish)
+    call = timed_call(build_call(settings, client), operation=f"{settings.api}.syncLead")
+    return settings, client, JobRunner(client, settings, call=call, publish=_send)
 
 
 @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sync_lead(message: dict[str, Any]) -> str:
     """Run one attempt of a lead-sync job; returns the job's state after it (no lead data)."""
-    return str(_process()[1].run(JobMessage.from_dict(message)))
+    _, client, runner = _process()
+    outcome = str(runner.run(JobMessage.from_dict(message)))
+    record_outcome(client, outcome)
+    return outcome
 
 
 @task_prerun.connect(sender=sync_lead)
@@ -68,11 +81,18 @@ def _start_scheduler(**_: Any) -> None:
     _scheduler_stop.clear()
     thread = threading.Thread(
         target=scheduler.run_forever,
-        kwargs={"stop": _scheduler_stop, "publish": publish},
+        kwargs={"stop": _scheduler_stop, "publish": _send},
         name="leadsync-scheduler",
         daemon=True,
     )
     thread.start()
+
+
+@worker_ready.connect
+def _serve_metrics(**_: Any) -> None:
+    port = exposition.metrics_port()
+    if port is not None:
+        exposition.serve(port, _redis(), Settings.from_env())
 
 
 @worker_shutdown.connect

@@ -19,6 +19,7 @@ from worker.intake.leads import get_job, post_leads
 from worker.intake.openapi import openapi_document
 from worker.intake.settings import IntakeSettings
 from worker.intake.state import IntakeState, intake_of
+from worker.ops.exposition import metrics_mount
 from worker.producer import Connection, connect
 
 log = structlog.get_logger("leadsync.intake")
@@ -38,6 +39,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
+        metrics_mount(state.connection.redis, settings),
     ]
     app = Starlette(
         routes=routes,
