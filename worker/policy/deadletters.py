@@ -38,6 +38,11 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def error_entry(error: dict[str, Any]) -> str:
+    """One attempt's error (code, message) stamped with its time, as kept for the dead letter."""
+    return json.dumps({**error, "at": time.time()}, separators=(",", ":"))
+
+
 class DeadLetters:
     """The dead-letter store behind `leadsync dead list|show|replay|purge`."""
 
@@ -49,9 +54,8 @@ class DeadLetters:
 
     def note_error(self, job_id: str, error: dict[str, Any]) -> None:
         """Remember one attempt's error (code, message) with its time, for the dead letter."""
-        entry = json.dumps({**error, "at": time.time()}, separators=(",", ":"))
         pipe = self._redis.pipeline(transaction=True)
-        pipe.rpush(keys.errors(job_id), entry)
+        pipe.rpush(keys.errors(job_id), error_entry(error))
         pipe.expire(keys.errors(job_id), self._settings.result_ttl_s)
         pipe.execute()
 

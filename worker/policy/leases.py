@@ -16,21 +16,24 @@ import redis
 
 from worker.config import Settings
 from worker.policy import keys
+from worker.policy.lua import NOW_LUA
 
 LEASE_MARGIN_S = 30.0  # how much longer than connect + read timeout a lease (or hold) lives
 POLL_INTERVAL_S = 0.02  # between attempts while the cap is full (jittered up to twice this)
 
-# KEYS[1] sorted set lease id -> expiry (ms).
-# ARGV[1] limit; ARGV[2] lease TTL (ms); ARGV[3] lease id.
-# Reclaims expired leases, then takes one if fewer than the limit are held. Returns 1 if taken.
-_ACQUIRE = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-return 1
+# take_lease(leases, limit, ttl_ms, lease_id, now): reclaims expired leases in the sorted set
+# `leases` (lease id -> expiry ms), then takes one if fewer than `limit` are held; 1 if taken.
+TAKE_LEASE_LUA = """
+local function take_lease(leases, limit, ttl_ms, lease_id, now)
+  redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+  if redis.call('ZCARD', leases) >= tonumber(limit) then return 0 end
+  redis.call('ZADD', leases, now + tonumber(ttl_ms), lease_id)
+  return 1
+end
 """
+
+# KEYS[1] the lease set. ARGV[1] limit; ARGV[2] lease TTL (ms); ARGV[3] lease id. See take_lease.
+_ACQUIRE = TAKE_LEASE_LUA + NOW_LUA + "return take_lease(KEYS[1], ARGV[1], ARGV[2], ARGV[3], now)"
 
 # KEYS[1] the lease set. ARGV[1] lease TTL (ms); ARGV[2] lease id. Extends a lease still held
 # (returns 1); a lease already reclaimed is not revived (returns 0).

@@ -15,6 +15,7 @@ import redis
 
 from worker.marketo.result import SyncResult
 from worker.policy import keys
+from worker.policy.lua import NOW_LUA
 
 # Values up to 64 bytes keep the hash in Redis's compact listpack encoding
 # (hash-max-listpack-value); a longer error message is cut to fit.
@@ -24,48 +25,77 @@ MAX_ERROR_BYTES = 64
 QUEUED, RUNNING, RETRYING, SYNCED, DEAD = "queued", "running", "retrying", "synced", "dead"
 TERMINAL_STATES = (SYNCED, DEAD)
 
-# KEYS[1] job record. ARGV[1] TTL (s); ARGV[2] '1' creates the record, '0' updates it only if it
-# exists (a late update must not resurrect an expired record); ARGV[3..] field/value pairs, where
-# an empty value deletes the field. Stamps u (and c on create) from the Redis clock.
-_UPDATE = """
-local t = redis.call('TIME')
-local now = string.format('%.0f', t[1] * 1000 + math.floor(t[2] / 1000))
-if ARGV[2] == '0' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'c', now) end
-redis.call('HSET', KEYS[1], 'u', now)
-for i = 3, #ARGV, 2 do
-  if ARGV[i + 1] == '' then
-    redis.call('HDEL', KEYS[1], ARGV[i])
-  else
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+# write_record(key, ttl_s, create, args, first, now): the one way a record changes. `create` '1'
+# makes the record, '0' updates it only if it exists (a late update must not resurrect an expired
+# record); args[first..] are field/value pairs, where an empty value deletes the field. Stamps u
+# (and c on create) with `now` (ms, Redis clock) and refreshes the TTL. Returns 1 if written.
+WRITE_RECORD_LUA = """
+local function write_record(key, ttl_s, create, args, first, now)
+  local stamp = string.format('%.0f', now)
+  if create == '0' and redis.call('EXISTS', key) == 0 then return 0 end
+  if create == '1' then redis.call('HSET', key, 'c', stamp) end
+  redis.call('HSET', key, 'u', stamp)
+  for i = first, #args, 2 do
+    if args[i + 1] == '' then
+      redis.call('HDEL', key, args[i])
+    else
+      redis.call('HSET', key, args[i], args[i + 1])
+    end
   end
+  redis.call('EXPIRE', key, ttl_s)
+  return 1
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
 """
 
-# KEYS[1] job record. ARGV[1] the delivered message's attempt; ARGV[2] run lease (ms);
-# ARGV[3] TTL (s). Returns {verdict, ms}: 'run' or 'takeover' (the record now runs this attempt),
-# 'busy' (another delivery runs it; ms = lease time left), 'stale' (another attempt is expected),
-# 'done' (terminal), 'missing' (no record).
-_CLAIM = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local rec = redis.call('HMGET', KEYS[1], 's', 'x', 'r')
-local state, expected, lease = rec[1], rec[2], tonumber(rec[3])
-if not state then return {'missing', 0} end
-if state == 'synced' or state == 'dead' then return {'done', 0} end
-if expected ~= ARGV[1] then return {'stale', 0} end
-local verdict = 'run'
-if state == 'running' then
-  if lease and lease > now then return {'busy', lease - now} end
-  verdict = 'takeover'
+# check_claim(key, attempt, now): whether a delivery of `attempt` may run, without writing.
+# Returns verdict, ms: 'run' or 'takeover' (a dead delivery's run lease is over), 'busy' (another
+# delivery runs it; ms = lease time left), 'stale' (another attempt is expected), 'done'
+# (terminal), 'missing' (no record).
+CHECK_CLAIM_LUA = """
+local function check_claim(key, attempt, now)
+  local rec = redis.call('HMGET', key, 's', 'x', 'r')
+  local state, expected, lease = rec[1], rec[2], tonumber(rec[3])
+  if not state then return 'missing', 0 end
+  if state == 'synced' or state == 'dead' then return 'done', 0 end
+  if expected ~= attempt then return 'stale', 0 end
+  if state == 'running' then
+    if lease and lease > now then return 'busy', lease - now end
+    return 'takeover', 0
+  end
+  return 'run', 0
 end
-redis.call('HSET', KEYS[1], 's', 'running', 'a', ARGV[1], 'u', string.format('%.0f', now),
-  'r', string.format('%.0f', now + tonumber(ARGV[2])))
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return {verdict, 0}
 """
+
+# mark_running(key, attempt, lease_ms, ttl_s, now): the record runs `attempt` until now + lease.
+MARK_RUNNING_LUA = """
+local function mark_running(key, attempt, lease_ms, ttl_s, now)
+  redis.call('HSET', key, 's', 'running', 'a', attempt, 'u', string.format('%.0f', now),
+    'r', string.format('%.0f', now + lease_ms))
+  redis.call('EXPIRE', key, ttl_s)
+end
+"""
+
+# KEYS[1] job record. ARGV[1] TTL (s); ARGV[2] '1' creates the record, '0' updates it only if it
+# exists; ARGV[3..] field/value pairs (see write_record).
+_UPDATE = (
+    WRITE_RECORD_LUA + NOW_LUA + "return write_record(KEYS[1], ARGV[1], ARGV[2], ARGV, 3, now)"
+)
+
+# KEYS[1] job record. ARGV[1] the delivered message's attempt; ARGV[2] run lease (ms);
+# ARGV[3] TTL (s). Returns {verdict, ms} (see check_claim); on 'run' or 'takeover' the record now
+# runs this attempt.
+_CLAIM = (
+    CHECK_CLAIM_LUA
+    + MARK_RUNNING_LUA
+    + NOW_LUA
+    + """
+local verdict, ms = check_claim(KEYS[1], ARGV[1], now)
+if verdict == 'run' or verdict == 'takeover' then
+  mark_running(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3], now)
+end
+return {verdict, ms}
+"""
+)
 
 # KEYS[1] job record. ARGV[1] attempt; ARGV[2] run lease (ms). Extends the run lease while that
 # attempt still runs; returns 1 if extended.
@@ -134,15 +164,13 @@ class ResultsStore:
         self, job_id: str, *, attempts: int, next_attempt: int, error: dict[str, Any]
     ) -> None:
         """The attempt failed and a later delivery (carrying `next_attempt`) is scheduled."""
-        fields = {"s": RETRYING, "a": attempts, "x": next_attempt, "r": ""}
-        self._write(job_id, fields | _error_fields(error))
+        self._write(job_id, retrying_fields(attempts, next_attempt, error))
 
     def mark_synced(
         self, job_id: str, result: SyncResult, *, pipeline: redis.client.Pipeline | None = None
     ) -> None:
         """Marketo created or updated the lead."""
-        fields = {"s": SYNCED, "l": _text(result.lead_id), "y": result.status, "x": "", "r": ""}
-        self._write(job_id, fields | _error_fields(None), pipeline=pipeline)
+        self._write(job_id, synced_fields(result), pipeline=pipeline)
 
     def mark_dead(
         self,
@@ -153,10 +181,7 @@ class ResultsStore:
         pipeline: redis.client.Pipeline | None = None,
     ) -> None:
         """The job failed for good; its dead letter holds the details."""
-        fields: dict[str, Any] = {"s": DEAD, "x": "", "r": ""}
-        if result is not None:
-            fields |= {"l": _text(result.lead_id), "y": result.status}
-        self._write(job_id, fields | _error_fields(error), pipeline=pipeline)
+        self._write(job_id, dead_fields(error, result), pipeline=pipeline)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         """The `leadsync status --json` object, or None for an unknown (or expired) id."""
@@ -188,10 +213,32 @@ class ResultsStore:
         create: bool = False,
         pipeline: redis.client.Pipeline | None = None,
     ) -> None:
-        args: list[Any] = [self._ttl_s, "1" if create else "0"]
-        for name, value in fields.items():
-            args += [name, value]
+        args = [self._ttl_s, "1" if create else "0", *field_args(fields)]
         self._update(keys=[keys.job(job_id)], args=args, client=pipeline)
+
+
+def retrying_fields(attempts: int, next_attempt: int, error: dict[str, Any]) -> dict[str, Any]:
+    """Record fields after a failed attempt whose next delivery carries `next_attempt`."""
+    return {"s": RETRYING, "a": attempts, "x": next_attempt, "r": ""} | _error_fields(error)
+
+
+def synced_fields(result: SyncResult) -> dict[str, Any]:
+    """Record fields once Marketo created or updated the lead."""
+    fields = {"s": SYNCED, "l": _text(result.lead_id), "y": result.status, "x": "", "r": ""}
+    return fields | _error_fields(None)
+
+
+def dead_fields(error: dict[str, Any], result: SyncResult | None = None) -> dict[str, Any]:
+    """Record fields of a job that failed for good."""
+    fields: dict[str, Any] = {"s": DEAD, "x": "", "r": ""}
+    if result is not None:
+        fields |= {"l": _text(result.lead_id), "y": result.status}
+    return fields | _error_fields(error)
+
+
+def field_args(fields: dict[str, Any]) -> list[Any]:
+    """Field/value pairs flattened for `write_record`."""
+    return [item for pair in fields.items() for item in pair]
 
 
 def _error_fields(error: dict[str, Any] | None) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 claim the attempt -> per-lead ordering -> concurrency lease -> rate-limit booking -> call ->
 decide -> record (synced, retry scheduled, deferred or dead letter), releasing every hold on every
-exit path. The Celery task builds one `JobRunner` per process and calls `run` for each message.
+exit path. The first three and the last are one atomic script each (`transitions`), so a job
+that syncs costs two Redis round trips (three with the rate limiter on). The Celery task builds
+one `JobRunner` per process and calls `run` for each message.
 
 Deliveries may repeat (broker redelivery, mover crashes, watchdog copies): the attempt claim lets
 exactly one run each attempt, so repeats are dropped or looked at again later, never run twice.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
@@ -29,9 +32,16 @@ from worker.policy.leases import lease_ttl_s as default_lease_ttl_s
 from worker.policy.limiter import RateLimiter
 from worker.policy.message import JobMessage
 from worker.policy.ordering import LeadOrdering
-from worker.policy.results import Claim, ResultsStore, error_info
+from worker.policy.results import (
+    ResultsStore,
+    dead_fields,
+    error_info,
+    retrying_fields,
+    synced_fields,
+)
 from worker.policy.retry import Action, Decision, RetryPolicy
 from worker.policy.schedule import Scheduler
+from worker.policy.transitions import Transitions
 
 ORDER_RECHECK_S = 0.25  # a job waiting behind another on its lead looks again after 1-2x this
 BUSY_RECHECK_MARGIN_S = 1.0  # a duplicate delivery looks again this long after the lease ends
@@ -71,6 +81,8 @@ class JobRunner:
         self._rng = rng or random.Random()
         # One TTL for the run lease, the lead holds and the concurrency lease (tests shorten it).
         self._lease_ttl_s = lease_ttl_s or default_lease_ttl_s(settings)
+        # LEADSYNC_LIMITER=0 turns the rate limiter and the concurrency cap off (benchmarks only).
+        self._lease_limit = settings.max_concurrency if settings.limiter_enabled else 0
         self.results = ResultsStore(client, ttl_s=settings.result_ttl_s)
         self.ordering = LeadOrdering(client)
         self.leases = ConcurrencyLeases(
@@ -80,81 +92,95 @@ class JobRunner:
         self.scheduler = Scheduler(client)
         self.dead_letters = DeadLetters(client, settings)
         self.policy = RetryPolicy.from_settings(settings)
+        self.transitions = Transitions(
+            client,
+            record_ttl_s=settings.result_ttl_s,
+            errors_ttl_s=settings.result_ttl_s,
+            run_lease_s=self._lease_ttl_s,
+            busy_margin_s=BUSY_RECHECK_MARGIN_S,
+        )
 
     def run(self, message: JobMessage) -> Outcome:
         """Take one delivery as far as it can go now; never raises for Marketo failures."""
         log = self._log.bind(job_id=message.job_id, attempt=message.attempt)
-        claim, left_s = self.results.claim(
-            message.job_id, message.attempt, run_lease_s=self._lease_ttl_s
-        )
-        if claim in (Claim.STALE, Claim.DONE, Claim.MISSING):
-            log.info("job.dropped", claim=str(claim))
-            return Outcome.DROPPED
-        if claim is Claim.BUSY:
-            # Maybe a redelivery while the first delivery still runs, maybe its worker just died:
-            # look again once its run lease is over (then take over, or find the attempt done).
-            self.scheduler.defer(message, left_s + BUSY_RECHECK_MARGIN_S)
-            log.info("job.duplicate", recheck_in_s=round(left_s + BUSY_RECHECK_MARGIN_S, 3))
-            return Outcome.DUPLICATE
-        if claim is Claim.TAKEOVER:
-            log.warning("job.takeover")
-        # Watchdog: if this delivery never finishes (its worker dies, or Redis fails mid-run and the
-        # broker has acknowledged it), this copy comes back after the run lease and takes over.
-        self.scheduler.defer(message, self._lease_ttl_s + BUSY_RECHECK_MARGIN_S)
         job = message.sync_job()
         lead_keys = job.lead_keys()
-        if not self.ordering.acquire(message.job_id, lead_keys, hold_ttl_s=self._lease_ttl_s):
-            delay_s = ORDER_RECHECK_S * (1 + self._rng.random())
-            self.scheduler.defer(message, delay_s)
-            retrying = message.attempt > 1 or message.deferrals > 0
-            self.results.mark_waiting(message.job_id, attempt=message.attempt, retrying=retrying)
-            log.info("ordering.wait", delay_s=round(delay_s, 3))
+        # The message doubles as this delivery's watchdog: if the delivery never finishes (its
+        # worker dies, or Redis fails mid-run after the broker acknowledged it), this copy comes
+        # back once the run lease is over and takes over.
+        watchdog = message.to_json()
+        lease_id = uuid.uuid4().hex if self._lease_limit else ""
+        recheck_s = ORDER_RECHECK_S * (1 + self._rng.random())
+        begun = self.transitions.begin(
+            message,
+            watchdog,
+            lead_keys,
+            recheck_s=recheck_s,
+            lease_limit=self._lease_limit,
+            lease_id=lease_id,
+        )
+        if begun.verdict in ("stale", "done", "missing"):
+            log.info("job.dropped", claim=begun.verdict)
+            return Outcome.DROPPED
+        if begun.verdict == "busy":
+            # Maybe a redelivery while the first delivery still runs, maybe its worker just died:
+            # it looks again once that run lease is over (then takes over, or finds it done).
+            log.info("job.duplicate", recheck_in_s=round(begun.left_s + BUSY_RECHECK_MARGIN_S, 3))
+            return Outcome.DUPLICATE
+        if begun.verdict == "wait":
+            log.info("ordering.wait", delay_s=round(recheck_s, 3))
             return Outcome.WAITING
-        terminal = False
+        if begun.verdict == "takeover":
+            log.warning("job.takeover")
         try:
-            outcome = self._attempt(message, job, lead_keys, log)
-            terminal = outcome in (Outcome.SYNCED, Outcome.DEAD)
-            self.scheduler.cancel(message)
-            return outcome
-        finally:
-            if not terminal:
-                self.ordering.release(message.job_id, lead_keys)
+            if lease_id and not begun.leased:
+                self.leases.take(lease_id)  # the cap is full: poll until a place frees up
+            return self._attempt(message, job, lead_keys, watchdog, lease_id, log)
+        except BaseException:
+            # Not a Marketo failure: free the lead and the cap; the watchdog takes over later.
+            self.transitions.finish(message.job_id, lead_keys, lease_id=lease_id)
+            raise
 
     def _attempt(
-        self, message: JobMessage, job: SyncLeadJob, lead_keys: Mapping[str, str], log: Any
+        self,
+        message: JobMessage,
+        job: SyncLeadJob,
+        lead_keys: Mapping[str, str],
+        watchdog: str,
+        lease_id: str,
+        log: Any,
     ) -> Outcome:
         resigns = 0
-        with self.leases.acquire() as lease:
-            while True:
-                waited_s = self.limiter.wait()
-                if waited_s > 0:
-                    log.info("limiter.wait", wait_s=round(waited_s, 3))
-                if waited_s >= RENEW_AFTER_WAIT_S:
-                    lease.renew()
-                    self.results.renew(
-                        message.job_id, message.attempt, run_lease_s=self._lease_ttl_s
-                    )
-                    self.ordering.renew(message.job_id, lead_keys, hold_ttl_s=self._lease_ttl_s)
-                    self.scheduler.defer(message, self._lease_ttl_s + BUSY_RECHECK_MARGIN_S)
-                try:
-                    result = self._safe_call(job, log)
-                except MarketoError as error:
-                    decision = self.policy.decide(
-                        error,
-                        attempt=message.attempt,
-                        resigns=resigns,
-                        deferrals=message.deferrals,
-                        rng=self._rng,
-                    )
-                    if decision.action is Action.RESIGN:
-                        resigns += 1
-                        log.info("job.resign", code=error.code, resigns=resigns)
-                        continue
-                    failure = error
-                    break
-                else:
-                    return self._succeeded(message, lead_keys, result, log)
-        return self._failed(message, lead_keys, failure, decision, log)
+        while True:
+            waited_s = self.limiter.wait()
+            if waited_s > 0:
+                log.info("limiter.wait", wait_s=round(waited_s, 3))
+            if waited_s >= RENEW_AFTER_WAIT_S:
+                self._renew(message, lead_keys, lease_id)
+            try:
+                result = self._safe_call(job, log)
+            except MarketoError as error:
+                decision = self.policy.decide(
+                    error,
+                    attempt=message.attempt,
+                    resigns=resigns,
+                    deferrals=message.deferrals,
+                    rng=self._rng,
+                )
+                if decision.action is Action.RESIGN:
+                    resigns += 1
+                    log.info("job.resign", code=error.code, resigns=resigns)
+                    continue
+                return self._failed(message, lead_keys, watchdog, lease_id, error, decision, log)
+            return self._succeeded(message, lead_keys, watchdog, lease_id, result, log)
+
+    def _renew(self, message: JobMessage, lead_keys: Mapping[str, str], lease_id: str) -> None:
+        # After a long limiter wait: extend everything this delivery holds before calling.
+        if lease_id and not self.leases.renew(lease_id):
+            self.leases.take(lease_id)
+        self.results.renew(message.job_id, message.attempt, run_lease_s=self._lease_ttl_s)
+        self.ordering.renew(message.job_id, lead_keys, hold_ttl_s=self._lease_ttl_s)
+        self.scheduler.defer(message, self._lease_ttl_s + BUSY_RECHECK_MARGIN_S)  # the watchdog
 
     def _safe_call(self, job: SyncLeadJob, log: Any) -> SyncResult:
         try:
@@ -166,16 +192,27 @@ class JobRunner:
             raise TransientError(f"{type(error).__name__}: {error}") from error
 
     def _succeeded(
-        self, message: JobMessage, lead_keys: Mapping[str, str], result: SyncResult, log: Any
+        self,
+        message: JobMessage,
+        lead_keys: Mapping[str, str],
+        watchdog: str,
+        lease_id: str,
+        result: SyncResult,
+        log: Any,
     ) -> Outcome:
         if result.status == "FAILED":
             error = error_info(None, result.error or "syncStatus FAILED")
-            return self._dead(message, lead_keys, error, "sync failed", log, result=result)
-        pipe = self._redis.pipeline(transaction=True)
-        self.results.mark_synced(message.job_id, result, pipeline=pipe)
-        self.ordering.unregister(message.job_id, lead_keys, pipeline=pipe)
-        self.dead_letters.forget_errors(message.job_id, pipeline=pipe)
-        pipe.execute()
+            return self._dead(
+                message, lead_keys, watchdog, lease_id, error, "sync failed", log, result=result
+            )
+        self.transitions.finish(
+            message.job_id,
+            lead_keys,
+            fields=synced_fields(result),
+            lease_id=lease_id,
+            watchdog=watchdog,
+            leave_queues=True,
+        )
         log.info("job.synced", lead_id=result.lead_id, sync_status=result.status)
         return Outcome.SYNCED
 
@@ -183,14 +220,15 @@ class JobRunner:
         self,
         message: JobMessage,
         lead_keys: Mapping[str, str],
+        watchdog: str,
+        lease_id: str,
         exc: MarketoError,
         decision: Decision,
         log: Any,
     ) -> Outcome:
         error = error_info(exc.code, exc.message)
         if decision.action is Action.DEAD:
-            return self._dead(message, lead_keys, error, decision.reason, log)
-        self.dead_letters.note_error(message.job_id, error)
+            return self._dead(message, lead_keys, watchdog, lease_id, error, decision.reason, log)
         if decision.action is Action.RETRY:
             later = message.next(attempt=message.attempt + 1)
             attempts, event = message.attempt, "retry.scheduled"
@@ -198,11 +236,15 @@ class JobRunner:
             later = message.next(attempt=message.attempt, deferrals=message.deferrals + 1)
             quota = exc.fault_class is FaultClass.QUOTA
             attempts, event = message.attempt - 1, "quota.deferred" if quota else "limit.deferred"
-        # Schedule before recording: a crash in between leaves the record running, so the
-        # broker's redelivery takes over instead of the job being lost.
-        self.scheduler.defer(later, decision.delay_s)
-        self.results.mark_retrying(
-            message.job_id, attempts=attempts, next_attempt=later.attempt, error=error
+        self.transitions.finish(
+            message.job_id,
+            lead_keys,
+            fields=retrying_fields(attempts, later.attempt, error),
+            lease_id=lease_id,
+            watchdog=watchdog,
+            error=error,
+            later=later,
+            delay_s=decision.delay_s,
         )
         log.info(event, delay_s=round(decision.delay_s, 3), reason=decision.reason, code=exc.code)
         return Outcome.RETRY_SCHEDULED if decision.action is Action.RETRY else Outcome.DEFERRED
@@ -211,6 +253,8 @@ class JobRunner:
         self,
         message: JobMessage,
         lead_keys: Mapping[str, str],
+        watchdog: str,
+        lease_id: str,
         error: dict[str, Any],
         reason: str,
         log: Any,
@@ -219,11 +263,18 @@ class JobRunner:
     ) -> Outcome:
         errors = [*self.dead_letters.errors(message.job_id), {**error, "at": time.time()}]
         pipe = self._redis.pipeline(transaction=True)
-        self.results.mark_dead(message.job_id, error, result=result, pipeline=pipe)
+        self.transitions.finish(
+            message.job_id,
+            lead_keys,
+            fields=dead_fields(error, result),
+            lease_id=lease_id,
+            watchdog=watchdog,
+            leave_queues=True,
+            pipeline=pipe,
+        )
         self.dead_letters.add(
             message, reason=reason, attempts=message.attempt, errors=errors, pipeline=pipe
         )
-        self.ordering.unregister(message.job_id, lead_keys, pipeline=pipe)
         pipe.execute()
         log.warning("job.dead", reason=reason, code=error["code"], error=error["message"])
         return Outcome.DEAD
