@@ -87,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=cmd_status)
 
+    stats = commands.add_parser("stats", help="live view of queue, throughput, limits, retries")
+    stats.add_argument("--json", action="store_true", help="print one snapshot as JSON and exit")
+    stats.add_argument(
+        "--interval", type=float, default=1.0, metavar="S", help="seconds between readings"
+    )
+    stats.set_defaults(handler=cmd_stats)
+
     from worker.dead_cli import add_dead_commands
 
     add_dead_commands(commands)
@@ -182,6 +189,17 @@ def cmd_status(options: argparse.Namespace) -> int:
     else:
         for key, value in status.items():
             print(f"{key:12} {value if value is not None else '-'}")
+    return 0
+
+
+def cmd_stats(options: argparse.Namespace) -> int:
+    """Show the shared state live, or print one JSON snapshot."""
+    from worker.ops import stats
+    from worker.producer import connect
+
+    connection = connect(Settings.from_env())
+    show = stats.print_json if options.json else stats.live
+    show(connection.redis, connection.settings, interval_s=max(options.interval, 0.05))
     return 0
 
 
