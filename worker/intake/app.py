@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from worker.config import Settings
+from worker.intake.bridge import bridge_routes
 from worker.intake.capture import form_endpoint
 from worker.intake.errors import ClientError, error_response
 from worker.intake.leads import get_job, post_leads
@@ -39,6 +40,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
+        *bridge_routes(settings),  # the legacy syncLead bridge, when LEADSYNC_LEGACY_* are set
         metrics_mount(state.connection.redis, settings),
     ]
     app = Starlette(
