@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     stats.set_defaults(handler=cmd_stats)
 
+    check = commands.add_parser(
+        "check", help="validate config, Redis, WSDL, endpoint and one harmless signed call"
+    )
+    check.set_defaults(handler=cmd_check)
+
     from worker.dead_cli import add_dead_commands
 
     add_dead_commands(commands)
@@ -201,6 +206,17 @@ def cmd_stats(options: argparse.Namespace) -> int:
     show = stats.print_json if options.json else stats.live
     show(connection.redis, connection.settings, interval_s=max(options.interval, 0.05))
     return 0
+
+
+def cmd_check(_: argparse.Namespace) -> int:
+    """Print one line per step; exit 0 when every step is fine, 1 otherwise."""
+    from worker.ops.check import run
+
+    failed = False
+    for finding in run():
+        failed = failed or not finding.ok
+        print(f"{'ok  ' if finding.ok else 'FAIL'}  {finding.step:12} {finding.message}")
+    return 1 if failed else 0
 
 
 @contextlib.contextmanager

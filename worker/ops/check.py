@@ -1,0 +1,211 @@
+"""`leadsync check`: is this deployment able to sync leads, and if not, what exactly is wrong?
+
+The one signed call is a `syncLead` that cannot write: its only key is Marketo's largest lead Id
+(2**31 - 1), which no instance reaches, and it carries no email, ForeignSysPersonId or cookie, so
+no insert can follow a miss. Marketo authenticates the header first (20014 bad credentials, 20016
+stale timestamp), then resolves the target workspace (unknown: refused), then looks the Id up and
+answers "lead not found" (20103), which is the healthy answer. The WSDL offers no read-only
+operation (leadsync's, like Marketo's 2_3 subset it mirrors, has only syncLead and
+syncMultipleLeads), and an empty syncMultipleLeads is refused before the workspace could be checked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import requests
+
+from worker.config import ConfigError, Settings
+from worker.jobs import MAX_LEAD_ID, SyncLeadJob
+from worker.marketo import SoapClient
+from worker.marketo.errors import MarketoError
+from worker.marketo.soap import PACKAGED_WSDL, load_wsdl
+
+PROBE_LEAD_ID = MAX_LEAD_ID
+CHECK_TIMEOUT_S = 15.0  # for each network step; a healthy endpoint answers far sooner
+SKEW_WARNING_S = 60.0  # Marketo's accepted age is unpublished; a minute off is already a risk
+HEALTHY_PROBE_CODES = {20103}  # lead not found: authenticated, workspace resolved, nothing written
+WORKSPACE_CODES = {20110}  # a bad parameter: the probe's only free parameter is the workspace
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One step's verdict: `ok`, and a sentence saying what was found or what to fix."""
+
+    step: str
+    ok: bool
+    message: str
+
+
+def run(environ: dict[str, str] | None = None) -> Iterator[Finding]:
+    """Every step in order; stops at the first one the later steps depend on."""
+    try:
+        settings = Settings.from_env(environ)
+    except ConfigError as error:
+        yield Finding("config", False, str(error))
+        return
+    missing = [
+        name
+        for name, value in (
+            ("MARKETO_SOAP_ENDPOINT", settings.soap_endpoint),
+            ("MARKETO_USER_ID", settings.user_id),
+            ("MARKETO_ENCRYPTION_KEY", settings.encryption_key),
+        )
+        if not value
+    ]
+    if missing:
+        yield Finding("config", False, f"not set: {', '.join(missing)}")
+        return
+    yield Finding("config", True, f"endpoint {settings.soap_endpoint}, user {settings.user_id}")
+    yield check_redis(settings)
+    wsdl = check_wsdl(settings)
+    yield wsdl
+    reach = check_endpoint(str(settings.soap_endpoint))
+    yield reach
+    if wsdl.ok and reach.ok:
+        yield check_signed_call(settings)
+
+
+def check_redis(settings: Settings) -> Finding:
+    """PING the configured Redis (REDIS_URL, else the recorded embedded server)."""
+    from worker.embedded import recorded_url
+
+    url = settings.redis_url or recorded_url(settings.state_dir)
+    if not url:
+        return Finding("redis", False, "REDIS_URL is not set and no embedded server is recorded")
+    shown = _without_password(url)
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+        with client:
+            client.ping()
+    except redis.AuthenticationError:
+        return Finding("redis", False, f"{shown} refused the password in REDIS_URL")
+    except (redis.RedisError, OSError, ValueError) as error:
+        return Finding("redis", False, f"{shown} is unreachable: {type(error).__name__}: {error}")
+    return Finding("redis", True, f"{shown} answers PING")
+
+
+def check_wsdl(settings: Settings) -> Finding:
+    """Parse the WSDL the workers will use."""
+    location = settings.wsdl or PACKAGED_WSDL
+    try:
+        load_wsdl(location)
+    except Exception as error:  # zeep, lxml, requests and OS errors all mean "cannot use it"
+        return Finding("wsdl", False, f"cannot load {location}: {type(error).__name__}: {error}")
+    return Finding("wsdl", True, f"loaded {'the packaged WSDL' if not settings.wsdl else location}")
+
+
+def check_endpoint(endpoint: str) -> Finding:
+    """Reach the endpoint over HTTP and compare the local clock with its Date header."""
+    try:
+        skew_s = clock_skew_s(endpoint)
+    except requests.RequestException as error:
+        reason = type(error).__name__
+        return Finding("endpoint", False, f"{endpoint} is unreachable ({reason}): check the URL")
+    if skew_s is None:
+        return Finding("endpoint", True, f"{endpoint} answers (no Date header to compare clocks)")
+    if abs(skew_s) > SKEW_WARNING_S:
+        return Finding("endpoint", False, f"{endpoint} answers, but {describe_skew(skew_s)}")
+    return Finding("endpoint", True, f"{endpoint} answers; {describe_skew(skew_s)}")
+
+
+def clock_skew_s(endpoint: str, *, now: Callable[[], float] = time.time) -> float | None:
+    """Local clock minus the server's (from its Date header, whole seconds), or None."""
+    sent = now()
+    response = requests.get(endpoint, timeout=CHECK_TIMEOUT_S, allow_redirects=False)
+    received = now()
+    date = response.headers.get("Date")
+    if not date:
+        return None
+    return (sent + received) / 2 - parsedate_to_datetime(date).timestamp()
+
+
+def describe_skew(skew_s: float) -> str:
+    """A plain sentence about the clock difference (Date headers have one-second resolution)."""
+    if abs(skew_s) < 2:
+        return "the local clock agrees with the server's"
+    direction = "ahead of" if skew_s > 0 else "behind"
+    return f"the local clock is {abs(skew_s):.0f} s {direction} the server's: fix NTP on this host"
+
+
+def check_signed_call(settings: Settings) -> Finding:
+    """One signed `syncLead` that cannot write (see the module docstring), and what it says."""
+    timeout_s = min(settings.read_timeout_s, CHECK_TIMEOUT_S)
+    probe_settings = settings.with_overrides(read_timeout_s=timeout_s)
+    try:
+        with SoapClient.from_settings(probe_settings) as client:
+            result = client.sync_lead(SyncLeadJob(lead_id=PROBE_LEAD_ID))
+    except MarketoError as error:
+        return diagnose(error, settings)
+    return Finding(
+        "signed call",
+        True,
+        f"accepted; Marketo even matched lead Id {PROBE_LEAD_ID} ({result.status})",
+    )
+
+
+def diagnose(error: MarketoError, settings: Settings) -> Finding:
+    """Turn the probe's error into what to fix."""
+    code = error.code
+    if code in HEALTHY_PROBE_CODES:
+        return Finding(
+            "signed call",
+            True,
+            f"signature and credentials accepted (Marketo answered {code} for the probe's "
+            "unused lead Id, as intended; nothing was written)",
+        )
+    if code == 20014:
+        return Finding(
+            "signed call",
+            False,
+            "authentication failed (20014): MARKETO_USER_ID or MARKETO_ENCRYPTION_KEY is wrong",
+        )
+    if code == 20016:
+        try:
+            skew = describe_skew(clock_skew_s(str(settings.soap_endpoint)) or 0.0)
+        except requests.RequestException:
+            skew = "the server's clock could not be read"
+        return Finding(
+            "signed call",
+            False,
+            f"request expired (20016): the signed timestamp is outside the server's window, "
+            f"so this host's clock or time zone is off; {skew}",
+        )
+    if code in WORKSPACE_CODES and settings.workspace:
+        return Finding(
+            "signed call",
+            False,
+            f"unknown workspace ({code}): MARKETO_WORKSPACE={settings.workspace!r} is not a "
+            f"workspace of this instance ({error.message})",
+        )
+    if code == 20013:
+        return Finding("signed call", False, "access denied (20013): the API user lacks rights")
+    if code in (20015, 20023, 20024):
+        return Finding(
+            "signed call",
+            True,
+            f"credentials accepted, but Marketo is limiting this instance now ({code}: "
+            f"{error.message})",
+        )
+    if code is None:
+        return Finding(
+            "signed call",
+            False,
+            f"the endpoint did not answer as Marketo SOAP: {error.message}",
+        )
+    return Finding("signed call", False, f"Marketo refused the call: {code}: {error.message}")
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
