@@ -87,8 +87,9 @@ class SharedToken:
     def _renew(self) -> Secret:
         token = self._fetch()
         if token.expires_in_s <= LAST_SECOND_S:
-            # Marketo hands out its current token until that expires: wait for the next one.
-            time.sleep(max(0.0, token.expires_in_s))
+            # Marketo hands out its current token until that expires, and rounds `expires_in`
+            # down: wait out the old one (plus the rounding) and take its successor.
+            time.sleep(max(0.0, token.expires_in_s) + LAST_SECOND_S)
             token = self._fetch()
         # Renew a margin before expiry, but never keep less than half of what is left: a token
         # handed back near its end is used for half its remaining life, then asked for again.
