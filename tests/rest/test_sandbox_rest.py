@@ -145,3 +145,21 @@ def test_expired_tokens_answer_602_and_the_next_fetch_gets_a_new_one(
     assert rest.token != old
     assert rest.sync({"email": "t@example.com"})["success"] is True
     assert len(calls(sandbox, "token")) == 2
+
+
+def test_a_soap_foreign_id_is_the_rest_field_foreign_sys_person_id(
+    rest: Rest, sandbox: Any
+) -> None:
+    soap = SoapClient(
+        endpoint=sandbox.soap_endpoint,
+        user_id=DEFAULT_USER_ID,
+        encryption_key=Secret(DEFAULT_ENCRYPTION_KEY),
+    )
+    with soap:
+        job = validate_job(foreign_sys_person_id="003A", foreign_sys_type="SFDC", email="f@x.com")
+        by_soap = soap.sync_lead(job)
+    record = {"foreignSysPersonId": "003A", "email": "g@x.com"}
+    [by_rest] = rest.sync(record, lookupField="foreignSysPersonId")["result"]
+    assert (by_rest["id"], by_rest["status"]) == (by_soap.lead_id, "updated")
+    [lead] = httpx.get(f"{sandbox.base_url}/_sandbox/leads").json()
+    assert (lead["email"], lead["foreign_sys_type"]) == ("g@x.com", "SFDC")

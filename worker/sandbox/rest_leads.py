@@ -2,7 +2,9 @@
 
 REST field names match the store's (SOAP) names case-insensitively (`firstName` is `FirstName`),
 so a lead written over one face reads the same over the other. `lookupField` is `id`, `email` or
-a configured custom field; with `partitionName`, unique-key lookups only see that partition and new
+a configured custom field; `foreignSysPersonId` is the SOAP ForeignSysPersonId (the field a
+migration maps it to, FACTS §0), so a lead keyed by it over SOAP is found by it over REST. With
+`partitionName`, unique-key lookups only see that partition and new
 leads land there (unless an assignment rule routes them).
 """
 
@@ -18,6 +20,8 @@ from .upsert import Upserter
 
 ACTIONS = ("createOrUpdate", "createOnly", "updateOnly", "createDuplicate")
 DEFAULT_FIELDS = ("id", "email", "updatedAt", "createdAt", "firstName", "lastName")
+FSP_FIELD = "foreignSysPersonId"
+_KEYS = ("id", "email", FSP_FIELD.lower())
 
 
 class RestLeads:
@@ -34,7 +38,7 @@ class RestLeads:
         if action not in ACTIONS:
             raise RestError(1003, f"Invalid action '{action}'")
         lookup = str(body.get("lookupField", "email"))
-        if lookup.lower() not in ("id", "email") and lookup.lower() not in self._fields:
+        if lookup.lower() not in _KEYS and lookup.lower() not in self._fields:
             raise RestError(1003, f"Invalid lookup field '{lookup}'")
         partition = body.get("partitionName")
         if partition is not None and not self.workspaces.known_partition(str(partition)):
@@ -76,6 +80,8 @@ class RestLeads:
             key = name.lower()
             if key == "email":
                 shown[name] = lead.email
+            elif key == FSP_FIELD.lower():
+                shown[name] = lead.foreign_sys_person_id
             elif key in ("createdat", "updatedat"):
                 shown[name] = lead.created_at if key == "createdat" else lead.updated_at
             elif key != "id":
@@ -88,7 +94,7 @@ class RestLeads:
         if not isinstance(record, Mapping):
             raise RestError(1003, "each input record must be an object")
         changes, lead_id = self._changes(record)
-        value = lead_id if lookup == "id" else self._lookup_value(record, lookup, changes)
+        value = lead_id if lookup == "id" else self._lookup_value(lookup, changes)
         if value is None:
             raise RestError(1003, f"Value for lookup field '{lookup}' is missing")
         matches = [] if action == "createDuplicate" else self._find(lookup, str(value))
@@ -97,6 +103,8 @@ class RestLeads:
         if matches:
             if action == "createOnly":
                 raise RestError(1005, f"Lead already exists with {lookup} '{value}'")
+            if matches[0].foreign_sys_type and changes.foreign_sys_person_id is not None:
+                changes.foreign_sys_type = matches[0].foreign_sys_type  # REST cannot say it
             return self.store.update(matches[0], changes), "updated"
         if action == "updateOnly" or lookup == "id":
             raise RestError(1004, f"Lead not found by {lookup} '{value}'")
@@ -114,6 +122,7 @@ class RestLeads:
         """The record's email, attributes (under stored names) and id; 1006 for unknown fields."""
         attributes: dict[str, str] = {}
         email: str | None = None
+        fsp: str | None = None
         lead_id: int | None = None
         for name, value in record.items():
             key = name.lower()
@@ -123,15 +132,25 @@ class RestLeads:
                 lead_id = value
             elif key == "email":
                 email = None if value is None else str(value)
+            elif key == FSP_FIELD.lower():
+                fsp = None if value is None else str(value)
             elif key in self._fields:
                 attributes[self._fields[key]] = "" if value is None else str(value)
             else:
                 raise RestError(1006, f"Field '{name}' not found")
-        return LeadChanges(email=email, attributes=attributes), lead_id
+        changes = LeadChanges(
+            email=email,
+            foreign_sys_person_id=fsp,
+            foreign_sys_type=None if fsp is None else "CUSTOM",
+            attributes=attributes,
+        )
+        return changes, lead_id
 
-    def _lookup_value(self, record: Mapping[str, Any], lookup: str, changes: LeadChanges) -> Any:
+    def _lookup_value(self, lookup: str, changes: LeadChanges) -> Any:
         if lookup == "email":
             return changes.email
+        if lookup == FSP_FIELD.lower():
+            return changes.foreign_sys_person_id
         return changes.attributes.get(self._fields[lookup])
 
     def _find(self, field: str, value: str) -> list[Lead]:
@@ -140,5 +159,8 @@ class RestLeads:
             return [] if lead is None else [lead]
         if field == "email":
             return self.store.by_email(value)
+        if field == FSP_FIELD.lower():
+            lead = self.store.by_foreign_id(value)
+            return [] if lead is None else [lead]
         stored = self._fields.get(field)
         return [lead for lead in self.store if stored and lead.attributes.get(stored) == value]
