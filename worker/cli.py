@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from worker.config import ConfigError, Settings
+from worker.config import ConfigError, Secret, Settings
 from worker.embedded import EmbeddedRedisError, ensure_embedded
 from worker.jobs import InvalidJob
 
@@ -129,10 +129,11 @@ def cmd_worker(celery_args: list[str]) -> int:
 
     celery_args = _take_metrics_port(celery_args)
     settings = Settings.from_env()
-    if not settings.soap_endpoint or not settings.user_id or not settings.encryption_key:
+    missing = settings.missing_marketo_variables()
+    if missing:
         print(
-            "leadsync worker: no Marketo endpoint configured. Set MARKETO_SOAP_ENDPOINT, "
-            "MARKETO_USER_ID and MARKETO_ENCRYPTION_KEY (or use `leadsync run` for the sandbox).",
+            f"leadsync worker: Marketo is not configured (MARKETO_API={settings.api}). "
+            f"Set {', '.join(missing)} (or use `leadsync run` for the sandbox).",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -228,29 +229,55 @@ def _stack(settings: Settings) -> Iterator[tuple[Settings, dict[str, str]]]:
         settings = settings.with_overrides(redis_url=ensure_embedded(settings.state_dir).url)
     env["REDIS_URL"] = str(settings.redis_url)
     try:
-        if not settings.soap_endpoint:
-            from worker.sandbox import (
-                DEFAULT_ENCRYPTION_KEY,
-                DEFAULT_USER_ID,
-                SandboxConfig,
-                start_in_thread,
-            )
-
-            sandbox = start_in_thread(SandboxConfig(host="127.0.0.1", port=0))
-            settings = settings.with_overrides(soap_endpoint=sandbox.soap_endpoint)
-            if not settings.user_id:
-                settings = settings.with_overrides(
-                    user_id=DEFAULT_USER_ID,
-                    encryption_key=type(settings.encryption_key)(DEFAULT_ENCRYPTION_KEY),
-                )
-            print(f"sandbox: {sandbox.soap_endpoint}", file=sys.stderr)
-        env["MARKETO_SOAP_ENDPOINT"] = str(settings.soap_endpoint)
-        env["MARKETO_USER_ID"] = str(settings.user_id)
-        env["MARKETO_ENCRYPTION_KEY"] = settings.encryption_key.reveal()
+        if not settings.endpoint:
+            sandbox, settings = _start_sandbox(settings, env)
+        wired = {
+            "MARKETO_SOAP_ENDPOINT": settings.soap_endpoint,
+            "MARKETO_USER_ID": settings.user_id,
+            "MARKETO_ENCRYPTION_KEY": settings.encryption_key.reveal(),
+            "MARKETO_REST_ENDPOINT": settings.rest_endpoint,
+            "MARKETO_REST_IDENTITY_URL": settings.rest_identity_url,
+            "MARKETO_CLIENT_ID": settings.client_id,
+            "MARKETO_CLIENT_SECRET": settings.client_secret.reveal(),
+        }
+        env.update({name: value for name, value in wired.items() if value})
         yield settings, env
     finally:
         if sandbox is not None:
             sandbox.stop()
+
+
+def _start_sandbox(settings: Settings, env: dict[str, str]) -> tuple[Any, Settings]:
+    """The built-in sandbox on a free port, with its SOAP and REST credentials wired in."""
+    from worker.sandbox import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        DEFAULT_ENCRYPTION_KEY,
+        DEFAULT_USER_ID,
+        SandboxConfig,
+        start_in_thread,
+    )
+    from worker.sandbox.rest_leads import FSP_FIELD
+
+    sandbox = start_in_thread(SandboxConfig(host="127.0.0.1", port=0))
+    settings = settings.with_overrides(
+        soap_endpoint=sandbox.soap_endpoint,
+        rest_endpoint=f"{sandbox.base_url}/rest",
+        rest_identity_url=f"{sandbox.base_url}/identity",
+    )
+    if not settings.user_id:
+        settings = settings.with_overrides(
+            user_id=DEFAULT_USER_ID, encryption_key=Secret(DEFAULT_ENCRYPTION_KEY)
+        )
+    if not settings.client_id:
+        settings = settings.with_overrides(
+            client_id=DEFAULT_CLIENT_ID, client_secret=Secret(DEFAULT_CLIENT_SECRET)
+        )
+    # The sandbox's REST face keeps ForeignSysPersonId in this field; a real instance names its
+    # own custom field in LEADSYNC_REST_FSP_FIELD.
+    env.setdefault("LEADSYNC_REST_FSP_FIELD", FSP_FIELD)
+    print(f"sandbox: {sandbox.soap_endpoint} (REST {sandbox.base_url}/rest)", file=sys.stderr)
+    return sandbox, settings
 
 
 @contextlib.contextmanager

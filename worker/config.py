@@ -112,6 +112,28 @@ class Settings:
     state_dir: Path = Path(DEFAULT_STATE_DIR)
     queue: str = DEFAULT_QUEUE
 
+    @property
+    def endpoint(self) -> str | None:
+        """The Marketo endpoint of the configured API (`MARKETO_API`)."""
+        return self.rest_endpoint if self.api == "rest" else self.soap_endpoint
+
+    def missing_marketo_variables(self) -> list[str]:
+        """The variables the configured API still needs; empty when a worker can run."""
+        if self.api == "rest":
+            needed = {
+                "MARKETO_REST_ENDPOINT": self.rest_endpoint,
+                "MARKETO_REST_IDENTITY_URL": self.rest_identity_url,
+                "MARKETO_CLIENT_ID": self.client_id,
+                "MARKETO_CLIENT_SECRET": bool(self.client_secret),
+            }
+        else:
+            needed = {
+                "MARKETO_SOAP_ENDPOINT": self.soap_endpoint,
+                "MARKETO_USER_ID": self.user_id,
+                "MARKETO_ENCRYPTION_KEY": bool(self.encryption_key),
+            }
+        return [name for name, value in needed.items() if not value]
+
     def secrets(self) -> list[str]:
         """Every secret value, for the log redactor."""
         return [

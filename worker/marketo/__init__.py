@@ -16,6 +16,7 @@ from worker.marketo.errors import (
     classify,
     error_for_code,
 )
+from worker.marketo.rest import RestClient
 from worker.marketo.result import SyncResult, SyncStatus
 from worker.marketo.signing import authentication_header, request_timestamp, sign
 from worker.marketo.soap import SoapClient, load_wsdl
@@ -28,6 +29,7 @@ __all__ = [
     "PermanentError",
     "QuotaError",
     "ResignError",
+    "RestClient",
     "SoapClient",
     "SyncResult",
     "SyncStatus",

@@ -23,16 +23,31 @@ Inspection API (JSON; not part of Marketo):
   [...]}`): the first `count` calls naming lead key `key` fail with `code`, a Marketo fault code or
   one of 503, 502, reset, hang; DELETE clears them.
 - `GET /_sandbox/ping`: "pong", the trivial baseline of `bench/sandbox.py`.
+- `POST /_sandbox/rest/tokens` `{"expire": true}` or `{"revoke": true}`: make the current REST token
+  answer 602 (expired) or 601 (invalid), to test renewal.
+
+REST face (Marketo's REST API over the same lead store, limits and faults): `GET|POST
+/identity/oauth/token` (client credentials from --client-id/--client-secret), `POST|GET
+/rest/v1/leads.json` (Sync Leads; read by filter), `GET /rest/v1/lead/{id}.json`, `POST
+/rest/v1/leads/{id}/associate.json?cookie=...`; errors as HTTP 200 with `success: false`.
 """
 
 from __future__ import annotations
 
 from .app import build_app
 from .cli import main
-from .config import DEFAULT_ENCRYPTION_KEY, DEFAULT_USER_ID, SandboxConfig
+from .config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_ENCRYPTION_KEY,
+    DEFAULT_USER_ID,
+    SandboxConfig,
+)
 from .server import RunningSandbox, start_in_thread
 
 __all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
     "DEFAULT_ENCRYPTION_KEY",
     "DEFAULT_USER_ID",
     "RunningSandbox",
