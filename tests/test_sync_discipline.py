@@ -31,6 +31,7 @@ RATE_CALLS, RATE_WINDOW_S, CONCURRENCY = 20, 2.0, 4
 RETRY_BASE_S, RETRY_CAP_S, MAX_ATTEMPTS = 0.2, 0.8, 4
 MOVER_INTERVAL_S = 0.25  # how often each worker's scheduler thread publishes due messages
 LIMIT_FAULTS = {20023, 20024}
+LEASE_S = 4.0  # short, so the killed worker's holds expire quickly; heartbeats keep live ones
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,8 @@ def env(redis_url: str, sandbox_server: Any) -> dict[str, str]:
         sandbox_server.soap_endpoint,
         MARKETO_RATE_LIMIT=f"{RATE_CALLS}/{RATE_WINDOW_S:g}",
         MARKETO_MAX_CONCURRENCY=str(CONCURRENCY),
-        # Leases, holds and run leases last connect + read timeout + 30 s.
+        # Leases, holds and run leases live LEASE_S unless a live worker's heartbeat renews them.
+        LEADSYNC_LEASE_TTL=str(LEASE_S),
         MARKETO_TIMEOUT="2",
         LEADSYNC_CONNECT_TIMEOUT="0.5",
         LEADSYNC_RETRY_BASE=str(RETRY_BASE_S),
@@ -352,7 +354,7 @@ def test_a_worker_killed_holding_a_lease_and_a_lead_wedges_neither(
     assert (job_status(behind, connection=producer) or {}).get("state") != "synced"
     statuses = wait_states(producer, [stuck, behind], timeout_s=45)
     assert [(s["state"], s["attempts"]) for s in statuses] == [("synced", 1), ("synced", 1)]
-    assert time.monotonic() - killed_at > 30  # it waited for the expiry, not for luck
+    assert time.monotonic() - killed_at > LEASE_S  # it waited for the expiry, not for luck
     assert leads_with(sandbox, "stuck@example.com")[0]["attributes"]["FirstName"] == "two"
     assert producer.redis.zcard(keys.LEASES) == 0
     assert not producer.redis.exists(hold)

@@ -19,6 +19,7 @@ DEFAULT_DEAD_MAX_COUNT = 100_000
 DEFAULT_RETRY_BASE_S = 2.0
 DEFAULT_RETRY_CAP_S = 600.0
 DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_LEASE_TTL_S = 30.0
 DEFAULT_STATE_DIR = ".leadsync"
 DEFAULT_QUEUE = "leadsync"
 
@@ -107,6 +108,7 @@ class Settings:
     retry_base_s: float = DEFAULT_RETRY_BASE_S
     retry_cap_s: float = DEFAULT_RETRY_CAP_S
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    lease_ttl_s: float = DEFAULT_LEASE_TTL_S
     limiter_enabled: bool = True
     log_pii: bool = False
     state_dir: Path = Path(DEFAULT_STATE_DIR)
@@ -190,6 +192,7 @@ class Settings:
             retry_base_s=env.number("LEADSYNC_RETRY_BASE", DEFAULT_RETRY_BASE_S),
             retry_cap_s=env.number("LEADSYNC_RETRY_CAP", DEFAULT_RETRY_CAP_S),
             max_attempts=env.integer("LEADSYNC_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS),
+            lease_ttl_s=env.number("LEADSYNC_LEASE_TTL", DEFAULT_LEASE_TTL_S),
             limiter_enabled=env.flag("LEADSYNC_LIMITER", default=True),
             log_pii=env.flag("LEADSYNC_LOG_PII", default=False),
             state_dir=Path(env.text("LEADSYNC_STATE_DIR") or DEFAULT_STATE_DIR),

@@ -132,9 +132,10 @@ def configure_logging(
     # Chatty dependencies: their DEBUG output would carry raw SOAP bodies.
     for name in ("zeep", "urllib3", "httpx", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    # Celery's "Task received" line is logged before any job context exists and adds nothing to
-    # leadsync's own per-attempt line.
-    logging.getLogger("celery.worker.strategy").setLevel(logging.WARNING)
+    # Celery's per-task "received" and "succeeded" lines repeat leadsync's own per-attempt line
+    # (the first is logged before any job context exists); their warnings and errors still pass.
+    for name in ("celery.worker.strategy", "celery.app.trace"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def lead_summary(keys: MutableMapping[str, str] | dict[str, str], *, log_pii: bool) -> str:

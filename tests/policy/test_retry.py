@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from worker.marketo.errors import error_for_code
+from worker.marketo.errors import LimitError, error_for_code
 from worker.policy.retry import (
     MARKETO_ZONE,
     MAX_LIMIT_DEFERRALS,
@@ -54,6 +54,11 @@ def test_limit_faults_wait_briefly_without_counting() -> None:
     concurrency = decide(20024, attempt=5)
     assert concurrency.action is Action.DEFER and 0.5 <= concurrency.delay_s <= 2.0
     assert decide(20024, deferrals=MAX_LIMIT_DEFERRALS).action is Action.RETRY
+
+
+def test_rest_concurrency_limit_615_waits_briefly_like_20024() -> None:
+    rest = POLICY.decide(LimitError("Max concurrent", code=615), attempt=1, rng=random.Random(3))
+    assert rest.action is Action.DEFER and 0.5 <= rest.delay_s <= 2.0
 
 
 def test_the_daily_quota_defers_until_just_after_midnight_in_chicago() -> None:

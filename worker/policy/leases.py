@@ -18,7 +18,6 @@ from worker.config import Settings
 from worker.policy import keys
 from worker.policy.lua import NOW_LUA
 
-LEASE_MARGIN_S = 30.0  # how much longer than connect + read timeout a lease (or hold) lives
 POLL_INTERVAL_S = 0.02  # between attempts while the cap is full (jittered up to twice this)
 
 # take_lease(leases, limit, ttl_ms, lease_id, now): reclaims expired leases in the sorted set
@@ -45,8 +44,9 @@ return redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[2])
 
 
 def lease_ttl_s(settings: Settings) -> float:
-    """How long a lease, lead hold or run lease lives: longer than any one call can take."""
-    return settings.connect_timeout_s + settings.read_timeout_s + LEASE_MARGIN_S
+    """How long a lease, lead hold or run lease lives unless renewed (the runner's heartbeat
+    renews them while a call runs, so a dead worker's are free again within this time)."""
+    return settings.lease_ttl_s
 
 
 class Lease:

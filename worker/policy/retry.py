@@ -27,6 +27,7 @@ MAX_LIMIT_DEFERRALS = 50  # uncounted limit waits before 20023/20024 count as tr
 CONCURRENCY_RETRY_S = (0.5, 2.0)  # 20024: retry after a short jittered moment in this range
 RATE_RETRY_SPREAD_S = 1.0  # 20023: retry after the rate window plus up to this much jitter
 RATE_LIMIT_CODE, CONCURRENCY_LIMIT_CODE = 20023, 20024
+CONCURRENCY_LIMIT_CODES = (CONCURRENCY_LIMIT_CODE, 615)  # SOAP, REST
 
 
 class Action(StrEnum):
@@ -88,7 +89,7 @@ class RetryPolicy:
             delay_s = seconds_until_quota_reset(now) + QUOTA_MARGIN_S
             return Decision(Action.DEFER, "daily quota", delay_s + rng.uniform(0, QUOTA_SPREAD_S))
         if kind is FaultClass.LIMIT and deferrals < MAX_LIMIT_DEFERRALS:
-            if error.code == CONCURRENCY_LIMIT_CODE:
+            if error.code in CONCURRENCY_LIMIT_CODES:
                 delay_s = rng.uniform(*CONCURRENCY_RETRY_S)
                 return Decision(Action.DEFER, "concurrency limit", delay_s)
             delay_s = self.rate_window_s + rng.uniform(0, RATE_RETRY_SPREAD_S)

@@ -27,6 +27,7 @@ from worker.jobs import SyncLeadJob
 from worker.marketo.errors import FaultClass, MarketoError, TransientError
 from worker.marketo.result import SyncResult
 from worker.policy.deadletters import DeadLetters
+from worker.policy.heartbeat import heartbeat
 from worker.policy.leases import ConcurrencyLeases
 from worker.policy.leases import lease_ttl_s as default_lease_ttl_s
 from worker.policy.limiter import RateLimiter
@@ -46,6 +47,7 @@ from worker.policy.transitions import Transitions
 ORDER_RECHECK_S = 0.25  # a job waiting behind another on its lead looks again after 1-2x this
 BUSY_RECHECK_MARGIN_S = 1.0  # a duplicate delivery looks again this long after the lease ends
 RENEW_AFTER_WAIT_S = 5.0  # a limiter wait this long renews the leases and holds before calling
+HEARTBEATS_PER_LEASE = 3  # renewals per lease lifetime while a call runs
 
 
 class Outcome(StrEnum):
@@ -158,7 +160,11 @@ class JobRunner:
             if waited_s >= RENEW_AFTER_WAIT_S:
                 self._renew(message, lead_keys, lease_id)
             try:
-                result = self._safe_call(job, log)
+                with heartbeat(
+                    lambda: self._renew(message, lead_keys, lease_id, wait_for_cap=False),
+                    every_s=self._lease_ttl_s / HEARTBEATS_PER_LEASE,
+                ):
+                    result = self._safe_call(job, log)
             except MarketoError as error:
                 decision = self.policy.decide(
                     error,
@@ -174,9 +180,17 @@ class JobRunner:
                 return self._failed(message, lead_keys, watchdog, lease_id, error, decision, log)
             return self._succeeded(message, lead_keys, watchdog, lease_id, result, log)
 
-    def _renew(self, message: JobMessage, lead_keys: Mapping[str, str], lease_id: str) -> None:
-        # After a long limiter wait: extend everything this delivery holds before calling.
-        if lease_id and not self.leases.renew(lease_id):
+    def _renew(
+        self,
+        message: JobMessage,
+        lead_keys: Mapping[str, str],
+        lease_id: str,
+        *,
+        wait_for_cap: bool = True,
+    ) -> None:
+        # Extend everything this delivery holds: before calling after a long limiter wait, and
+        # from the heartbeat during the call (which must not block on a full cap).
+        if lease_id and not self.leases.renew(lease_id) and wait_for_cap:
             self.leases.take(lease_id)
         self.results.renew(message.job_id, message.attempt, run_lease_s=self._lease_ttl_s)
         self.ordering.renew(message.job_id, lead_keys, hold_ttl_s=self._lease_ttl_s)
