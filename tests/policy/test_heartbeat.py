@@ -12,7 +12,7 @@ from worker.config import Settings
 from worker.jobs import SyncLeadJob, validate_job
 from worker.marketo.result import SyncResult
 from worker.policy import keys
-from worker.policy.heartbeat import heartbeat
+from worker.policy.heartbeat import Heartbeat
 from worker.policy.message import JobMessage
 from worker.policy.runner import JobRunner, Outcome
 from worker.policy.submit import enqueue
@@ -22,7 +22,7 @@ LEASE_S = 0.6
 
 def test_heartbeat_calls_renew_until_the_block_ends() -> None:
     beats: list[float] = []
-    with heartbeat(lambda: beats.append(time.monotonic()), every_s=0.05):
+    with Heartbeat(every_s=0.05).keep_alive(lambda: beats.append(time.monotonic())):
         time.sleep(0.3)
     count = len(beats)
     time.sleep(0.15)

@@ -27,7 +27,7 @@ from worker.jobs import SyncLeadJob
 from worker.marketo.errors import FaultClass, MarketoError, TransientError
 from worker.marketo.result import SyncResult
 from worker.policy.deadletters import DeadLetters
-from worker.policy.heartbeat import heartbeat
+from worker.policy.heartbeat import Heartbeat
 from worker.policy.leases import ConcurrencyLeases
 from worker.policy.leases import lease_ttl_s as default_lease_ttl_s
 from worker.policy.limiter import RateLimiter
@@ -94,6 +94,7 @@ class JobRunner:
         self.scheduler = Scheduler(client)
         self.dead_letters = DeadLetters(client, settings)
         self.policy = RetryPolicy.from_settings(settings)
+        self._heartbeat = Heartbeat(every_s=self._lease_ttl_s / HEARTBEATS_PER_LEASE)
         self.transitions = Transitions(
             client,
             record_ttl_s=settings.result_ttl_s,
@@ -160,9 +161,8 @@ class JobRunner:
             if waited_s >= RENEW_AFTER_WAIT_S:
                 self._renew(message, lead_keys, lease_id)
             try:
-                with heartbeat(
-                    lambda: self._renew(message, lead_keys, lease_id, wait_for_cap=False),
-                    every_s=self._lease_ttl_s / HEARTBEATS_PER_LEASE,
+                with self._heartbeat.keep_alive(
+                    lambda: self._renew(message, lead_keys, lease_id, wait_for_cap=False)
                 ):
                     result = self._safe_call(job, log)
             except MarketoError as error:
