@@ -1,4 +1,4 @@
-"""The baseline: a bare Celery no-op task, configured like leadsync's (JSON, late ack)."""
+"""The baseline: a bare Celery no-op task under leadsync's own Celery configuration."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import os
 
 from celery import Celery
 
-app = Celery("noop", broker=os.environ.get("REDIS_URL"))
+from worker.celery_app import celery_settings
+from worker.config import Settings
+
+QUEUE = "noop"
+
+app = Celery("noop")
 app.conf.update(
-    task_serializer="json",
-    accept_content=["json"],
-    task_ignore_result=True,
-    task_acks_late=True,
-    worker_prefetch_multiplier=1,
-    task_default_queue="noop",
-    worker_hijack_root_logger=False,
+    celery_settings(Settings.from_env(), os.environ.get("REDIS_URL"))
+    | {"task_default_queue": QUEUE, "task_routes": {}}
 )
 
 

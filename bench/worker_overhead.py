@@ -1,8 +1,9 @@
 """Worker overhead: jobs/s of one leadsync worker process beside a bare Celery no-op task.
 
-Both run one prefork child on the same private Valkey, with the queue filled before the worker
-starts; leadsync's limiter is off and the sandbox has latency and limits off, so the figure is the
-cost of leadsync itself (validation, records, claim, SOAP over HTTP, logs). Target: ratio ≥ 0.5.
+Both run one prefork child (or the pool given) on the same private Valkey, under the same Celery
+configuration, with the queue filled before the worker starts; leadsync's limiter is off and the
+sandbox (a process of its own) has latency and limits off, so the figure is the cost of leadsync
+itself (records, claim, a signed SOAP call over HTTP through zeep, logs). Target: ratio ≥ 0.5.
 
     python bench/worker_overhead.py [--jobs 2000]
 """
@@ -15,12 +16,17 @@ import time
 from pathlib import Path
 
 import redis
-from _stack import private_redis, start_leadsync_worker, start_noop_worker, wait_drained
+from _stack import (
+    private_redis,
+    sandbox_process,
+    start_leadsync_worker,
+    start_noop_worker,
+    wait_drained,
+)
 
 from tests.conftest import with_group, worker_environment
 from worker.config import Settings
 from worker.producer import connect, enqueue_sync_lead, job_status
-from worker.sandbox import SandboxConfig, start_in_thread
 
 
 def noop_rate(redis_url: str, jobs: int, log_dir: Path, pool: tuple[str, ...]) -> float:
@@ -41,9 +47,8 @@ def noop_rate(redis_url: str, jobs: int, log_dir: Path, pool: tuple[str, ...]) -
 
 
 def leadsync_rate(redis_url: str, jobs: int, log_dir: Path, pool: tuple[str, ...]) -> float:
-    config = SandboxConfig(port=0, rate_limit=None, max_concurrency=None, daily_quota=None)
-    with start_in_thread(config) as sandbox:
-        env = worker_environment(redis_url, sandbox.soap_endpoint, LEADSYNC_LIMITER="0")
+    with sandbox_process() as base_url:
+        env = worker_environment(redis_url, f"{base_url}/soap/mktows/2_3", LEADSYNC_LIMITER="0")
         env["MARKETO_TIMEOUT"] = "30"
         connection = connect(Settings.from_env(env, env_file=None))
         job_ids = [

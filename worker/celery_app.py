@@ -6,6 +6,8 @@ REDIS_URL set); leadsync's entry points call `configure` again once they know th
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 from celery.signals import setup_logging
 
@@ -20,7 +22,13 @@ app = Celery("leadsync", include=["worker.tasks"])
 
 def configure(settings: Settings, broker_url: str | None) -> Celery:
     """Apply leadsync's Celery settings; `broker_url` is the resolved Redis URL."""
-    app.conf.update(
+    app.conf.update(celery_settings(settings, broker_url))
+    return app
+
+
+def celery_settings(settings: Settings, broker_url: str | None) -> dict[str, Any]:
+    """leadsync's Celery configuration (the benchmarks' bare Celery baseline uses it too)."""
+    return dict(
         broker_url=broker_url,
         broker_connection_retry_on_startup=True,
         # A message stays unacknowledged only while one attempt runs; waits between attempts live
@@ -43,7 +51,6 @@ def configure(settings: Settings, broker_url: str | None) -> Celery:
         worker_redirect_stdouts=False,
         worker_cancel_long_running_tasks_on_connection_loss=False,
     )
-    return app
 
 
 @setup_logging.connect
