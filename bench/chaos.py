@@ -37,6 +37,7 @@ from _stack import REPO
 from tests.conftest import WorkerProcess
 from worker.config import Settings
 from worker.embedded import free_port, launch
+from worker.policy import ResultsStore
 from worker.producer import connect, enqueue_sync_lead
 from worker.sandbox import DEFAULT_ENCRYPTION_KEY, DEFAULT_USER_ID
 
@@ -188,29 +189,29 @@ def enqueue(running: Stack, name: str, count: int) -> list[str]:
     ]
 
 
-def states(running: Stack, job_ids: list[str]) -> list[dict[str, str]]:
-    """Each job's status record (empty when the record is gone)."""
-    pipe = running.client.pipeline(transaction=False)
-    for job_id in job_ids:
-        pipe.hgetall(f"leadsync:job:{job_id}")
+def states(running: Stack, job_ids: list[str]) -> list[dict[str, Any]]:
+    """Each job's status object (empty when the record is gone or Redis does not answer)."""
+    store = ResultsStore(running.client, ttl_s=3600)
     try:
-        return pipe.execute()
+        return [store.get(job_id) or {} for job_id in job_ids]
     except (redis.ConnectionError, redis.BusyLoadingError):
         return [{} for _ in job_ids]
 
 
-def count(records: list[dict[str, str]], state: str) -> int:
+def count(records: list[dict[str, Any]], state: str) -> int:
     return sum(1 for record in records if record.get("state") == state)
 
 
-def wait_settled(running: Stack, job_ids: list[str], timeout_s: float) -> list[dict[str, str]]:
+def wait_settled(running: Stack, job_ids: list[str], timeout_s: float) -> list[dict[str, Any]]:
     """Poll until every job is terminal or `timeout_s` passes; returns the last records."""
     deadline = time.monotonic() + timeout_s
     while True:
         records = states(running, job_ids)
         if all(r.get("state") in TERMINAL for r in records) or time.monotonic() > deadline:
             return records
-        time.sleep(0.5)
+        tally = collections.Counter(r.get("state") for r in records)
+        print(f"  {dict(tally)}", file=sys.stderr, flush=True)
+        time.sleep(2)
 
 
 def wait_synced(running: Stack, job_ids: list[str], at_least: int) -> None:
@@ -218,7 +219,7 @@ def wait_synced(running: Stack, job_ids: list[str], at_least: int) -> None:
     _wait_for(lambda: count(states(running, job_ids), "synced") >= at_least, timeout_s=300)
 
 
-def report(name: str, running: Stack, records: list[dict[str, str]], **extra: Any) -> None:
+def report(name: str, running: Stack, records: list[dict[str, Any]], **extra: Any) -> None:
     """Print the scenario's line: accepted / synced / dead / lost / duplicated (+ details)."""
     leads = httpx.get(f"{running.sandbox_url}/_sandbox/leads", timeout=60).json()
     leads = leads["leads"] if isinstance(leads, dict) else leads
@@ -226,10 +227,10 @@ def report(name: str, running: Stack, records: list[dict[str, str]], **extra: An
     calls = httpx.get(f"{running.sandbox_url}/_sandbox/calls", timeout=60).json()
     calls = calls["calls"] if isinstance(calls, dict) else calls
     applied = collections.Counter(
-        key.get("email")
+        keys.get("Email")
         for call in calls
-        if call.get("outcome") not in (None, "FAULT")
-        for key in call.get("keys", [])
+        if call.get("outcome") in ("CREATED", "UPDATED")
+        for keys in call.get("keys", [])
     )
     figures = {
         "accepted": len(records),
