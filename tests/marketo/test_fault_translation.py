@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+import urllib3
 import zeep.exceptions
 from lxml import etree
 
@@ -84,6 +85,10 @@ def test_an_unknown_code_is_permanent_and_no_code_is_transient() -> None:
         requests.ConnectTimeout("connect"),
         requests.ReadTimeout("read"),
         requests.ConnectionError("reset by peer"),
+        urllib3.exceptions.ConnectTimeoutError("connect"),
+        urllib3.exceptions.ReadTimeoutError(None, "/soap", "read"),  # type: ignore[arg-type]
+        urllib3.exceptions.ProtocolError("Connection aborted", ConnectionResetError()),
+        urllib3.exceptions.NewConnectionError(None, "refused"),  # type: ignore[arg-type]
         zeep.exceptions.TransportError("Server returned HTTP status 502", status_code=502),
         zeep.exceptions.TransportError("invalid XML", status_code=503, content=b"<html>"),
         zeep.exceptions.XMLSyntaxError("not XML"),

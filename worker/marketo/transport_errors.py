@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import requests
+import urllib3
 import zeep.exceptions
 from lxml import etree
 
@@ -23,6 +24,10 @@ _CODE_PREFIX = re.compile(r"^\s*\d+\s*-\s*")
 _REDACTED = "[redacted]"
 
 
+# What zeep, requests (fetching a WSDL by URL) and urllib3 (every call) raise.
+FOREIGN_ERRORS = (zeep.exceptions.Error, requests.RequestException, urllib3.exceptions.HTTPError)
+
+
 @contextmanager
 def translated_errors(secrets: Iterable[str] = ()) -> Iterator[None]:
     """Run one Marketo call, re-raising any foreign failure as a `MarketoError` (chained)."""
@@ -31,7 +36,7 @@ def translated_errors(secrets: Iterable[str] = ()) -> Iterator[None]:
         yield
     except MarketoError:
         raise
-    except (zeep.exceptions.Error, requests.RequestException) as error:
+    except FOREIGN_ERRORS as error:
         raise translate(error, hidden) from error
 
 
@@ -61,11 +66,12 @@ def fault_code(fault: zeep.exceptions.Fault) -> int | None:
 
 
 def _describe_transport(error: Exception) -> str:
-    if isinstance(error, requests.ConnectTimeout):
+    # Calls go through urllib3; a WSDL fetched by URL goes through requests.
+    if isinstance(error, requests.ConnectTimeout | urllib3.exceptions.ConnectTimeoutError):
         return "connect timeout: Marketo did not accept the connection in time"
-    if isinstance(error, requests.ReadTimeout):
+    if isinstance(error, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
         return "read timeout: no answer in time (the call may still have been applied)"
-    if isinstance(error, requests.ConnectionError):
+    if isinstance(error, requests.ConnectionError | urllib3.exceptions.HTTPError):
         return f"connection failed or was reset: {type(error).__name__}"
     if isinstance(error, zeep.exceptions.TransportError):
         content = error.content if isinstance(error.content, bytes) else b""
