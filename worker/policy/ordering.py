@@ -16,11 +16,16 @@ from worker.policy import keys
 
 # KEYS: the lead queues of one job. ARGV[1] job id; ARGV[2] the global order counter's key name.
 # Joins every queue with one fresh sequence number (a job already queued keeps its place).
-_REGISTER = """
-local seq = redis.call('INCR', ARGV[2])
-for i = 1, #KEYS do redis.call('ZADD', KEYS[i], 'NX', seq, ARGV[1]) end
-return seq
+# register_job(queues, job, order_key): queue `job` behind earlier jobs on each lead queue.
+REGISTER_LUA = """
+local function register_job(queues, job, order_key)
+  local seq = redis.call('INCR', order_key)
+  for i = 1, #queues do redis.call('ZADD', queues[i], 'NX', seq, job) end
+  return seq
+end
 """
+# KEYS the job's lead queues. ARGV[1] job id; ARGV[2] order counter key.
+_REGISTER = REGISTER_LUA + "return register_job(KEYS, ARGV[1], ARGV[2])"
 
 # acquire_leads(queues, holds, job, hold_ms, record_prefix, order_key): returns 1 and sets every
 # hold when `job` is first in every queue and no other job holds any key, else 0. Heads whose

@@ -9,9 +9,27 @@ import redis
 
 from worker.config import Settings
 from worker.jobs import SyncLeadJob
+from worker.policy import keys
+from worker.policy.lua import NOW_LUA
 from worker.policy.message import JobMessage
-from worker.policy.ordering import LeadOrdering
-from worker.policy.results import ResultsStore
+from worker.policy.ordering import REGISTER_LUA, LeadOrdering, lead_queues
+from worker.policy.results import QUEUED, WRITE_RECORD_LUA, ResultsStore, field_args
+
+# KEYS[1] job record; KEYS[2..] the job's lead queues. ARGV[1] record TTL (s); ARGV[2] job id;
+# ARGV[3] order counter key; ARGV[4..] record field/value pairs. Creates the record and queues the
+# job behind earlier jobs on its lead keys, in one round trip.
+_SUBMIT = (
+    WRITE_RECORD_LUA
+    + REGISTER_LUA
+    + NOW_LUA
+    + """
+write_record(KEYS[1], ARGV[1], '1', ARGV, 4, now)
+local queues = {}
+for i = 2, #KEYS do queues[i - 1] = KEYS[i] end
+return register_job(queues, ARGV[2], ARGV[3])
+"""
+)
+_NEW_RECORD = field_args({"s": QUEUED, "a": 0, "x": 1})
 
 
 def enqueue(
@@ -26,19 +44,17 @@ def enqueue(
     return its id; if publishing fails, the record and the queue places are rolled back."""
     job_id = uuid.uuid4().hex
     message = JobMessage(job_id=job_id, job=job.to_message(), lineage=tuple(lineage or ()))
-    results = ResultsStore(client, ttl_s=settings.result_ttl_s)
-    ordering = LeadOrdering(client)
     lead_keys = job.lead_keys()
-    pipe = client.pipeline(transaction=True)
-    results.create(job_id, pipeline=pipe)
-    ordering.register(job_id, lead_keys, pipeline=pipe)
-    pipe.execute()
+    client.register_script(_SUBMIT)(
+        keys=[keys.job(job_id), *lead_queues(lead_keys)],
+        args=[settings.result_ttl_s, job_id, keys.ORDER_SEQ, *_NEW_RECORD],
+    )
     try:
         publish(message)
     except BaseException:
         pipe = client.pipeline(transaction=True)
-        results.delete(job_id, pipeline=pipe)
-        ordering.unregister(job_id, lead_keys, pipeline=pipe)
+        ResultsStore(client, ttl_s=settings.result_ttl_s).delete(job_id, pipeline=pipe)
+        LeadOrdering(client).unregister(job_id, lead_keys, pipeline=pipe)
         pipe.execute()
         raise
     return job_id
