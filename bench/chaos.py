@@ -109,6 +109,7 @@ class Stack:
     folder: Path
     redis_port: int = field(default_factory=free_port)
     workers: list[WorkerProcess] = field(default_factory=list)
+    started: int = 0  # workers started so far: each gets a log file of its own
 
     def __post_init__(self) -> None:
         self.redis = launch(self.folder / "valkey", port=self.redis_port)
@@ -136,7 +137,8 @@ class Stack:
 
     def start_worker(self) -> WorkerProcess:
         """One more `leadsync worker` process with its pool."""
-        log = self.folder / f"worker-{len(self.workers)}.log"
+        self.started += 1
+        log = self.folder / f"worker-{self.started}.log"
         worker = WorkerProcess(self.env, concurrency=CONCURRENCY, log_path=log)
         worker.wait_ready(timeout_s=60)
         self.workers.append(worker)
@@ -331,12 +333,14 @@ SCENARIOS = {"a": (scenario_a, 2000), "b": (scenario_b, 1000), "c": (scenario_c,
 def main() -> None:
     """Run the chosen scenarios in order, each in a process of its own."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "scenarios", nargs="*", default=sorted(SCENARIOS), choices=sorted(SCENARIOS)
-    )
+    names = sorted(SCENARIOS)
+    parser.add_argument("scenarios", nargs="*", help=f"some of {', '.join(names)} (default: all)")
     parser.add_argument("--jobs", type=float, default=1.0, help="scale every job count")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.scenarios = args.scenarios or names
+    if unknown := set(args.scenarios) - set(names):
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if args.one:  # a child: the producer's Celery app binds to one broker per process
         [name] = args.scenarios
         run, jobs = SCENARIOS[name]

