@@ -67,6 +67,17 @@ class WorkerProcess:
             start_new_session=True,
         )  # fmt: skip
 
+    def __enter__(self) -> WorkerProcess:
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def wait_ready(self, timeout_s: float = 30.0) -> None:
         """Block until the worker logs that it is ready."""
         deadline = time.monotonic() + timeout_s

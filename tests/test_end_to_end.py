@@ -31,12 +31,8 @@ def worker(
 ) -> Iterator[WorkerProcess]:
     """One worker process (two pool children) for the module, wired to the sandbox."""
     env = worker_environment(redis_url, sandbox_server.soap_endpoint)
-    process = WorkerProcess(env, concurrency=2, log_path=tmp_path_factory.mktemp("w") / "w.log")
-    try:
-        process.wait_ready()
-        yield process
-    finally:
-        process.stop()
+    with WorkerProcess(env, concurrency=2, log_path=tmp_path_factory.mktemp("w") / "w.log") as w:
+        yield w
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import redis
 
@@ -12,12 +10,9 @@ from worker.policy.message import JobMessage
 
 
 @pytest.fixture
-def rds(redis_url: str) -> Iterator[redis.Redis]:
-    """A client on a flushed database."""
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    client.flushdb()
-    yield client
-    client.close()
+def rds(redis_client: redis.Redis) -> redis.Redis:
+    """The suite's flushed client, under the short name these tests use."""
+    return redis_client
 
 
 @pytest.fixture

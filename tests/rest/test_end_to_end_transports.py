@@ -34,12 +34,8 @@ def worker(
     else:
         env = worker_environment(redis_url, sandbox_server.soap_endpoint)
     log_path = tmp_path_factory.mktemp(request.param) / "worker.log"
-    process = WorkerProcess(env, concurrency=2, log_path=log_path)
-    try:
-        process.wait_ready()
+    with WorkerProcess(env, concurrency=2, log_path=log_path) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture
