@@ -42,24 +42,23 @@ class Finding:
     message: str
 
 
-def run(environ: dict[str, str] | None = None) -> Iterator[Finding]:
+def run() -> Iterator[Finding]:
     """Every step in order; stops at the first one the later steps depend on."""
     try:
-        settings = Settings.from_env(environ)
+        settings = Settings.from_env()
     except ConfigError as error:
         yield Finding("config", False, str(error))
         return
-    missing = [
-        name
-        for name, value in (
-            ("MARKETO_SOAP_ENDPOINT", settings.soap_endpoint),
-            ("MARKETO_USER_ID", settings.user_id),
-            ("MARKETO_ENCRYPTION_KEY", settings.encryption_key),
-        )
-        if not value
-    ]
+    missing = settings.missing_marketo_variables()
     if missing:
-        yield Finding("config", False, f"not set: {', '.join(missing)}")
+        yield Finding("config", False, f"MARKETO_API={settings.api} needs: {', '.join(missing)}")
+        return
+    if settings.api != "soap":
+        yield Finding(
+            "config", True, f"MARKETO_API={settings.api}, endpoint {settings.rest_endpoint}"
+        )
+        yield check_redis(settings)
+        yield Finding("signed call", False, "the probe call is SOAP's; REST is not checked yet")
         return
     yield Finding("config", True, f"endpoint {settings.soap_endpoint}, user {settings.user_id}")
     yield check_redis(settings)
