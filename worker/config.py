@@ -18,8 +18,9 @@ DEFAULT_DEAD_TTL_S = 30 * 24 * 3600
 DEFAULT_DEAD_MAX_COUNT = 100_000
 DEFAULT_RETRY_BASE_S = 2.0
 DEFAULT_RETRY_CAP_S = 600.0
-DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_MAX_ATTEMPTS = 12
 DEFAULT_LEASE_TTL_S = 30.0
+DEFAULT_REQUEUE_AFTER_S = 3600.0
 DEFAULT_STATE_DIR = ".leadsync"
 DEFAULT_QUEUE = "leadsync"
 
@@ -109,6 +110,7 @@ class Settings:
     retry_cap_s: float = DEFAULT_RETRY_CAP_S
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     lease_ttl_s: float = DEFAULT_LEASE_TTL_S
+    requeue_after_s: float = DEFAULT_REQUEUE_AFTER_S
     limiter_enabled: bool = True
     log_pii: bool = False
     state_dir: Path = Path(DEFAULT_STATE_DIR)
@@ -193,6 +195,7 @@ class Settings:
             retry_cap_s=env.number("LEADSYNC_RETRY_CAP", DEFAULT_RETRY_CAP_S),
             max_attempts=env.integer("LEADSYNC_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS),
             lease_ttl_s=env.number("LEADSYNC_LEASE_TTL", DEFAULT_LEASE_TTL_S),
+            requeue_after_s=env.number("LEADSYNC_REQUEUE_AFTER", DEFAULT_REQUEUE_AFTER_S),
             limiter_enabled=env.flag("LEADSYNC_LIMITER", default=True),
             log_pii=env.flag("LEADSYNC_LOG_PII", default=False),
             state_dir=Path(env.text("LEADSYNC_STATE_DIR") or DEFAULT_STATE_DIR),

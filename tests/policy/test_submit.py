@@ -1,0 +1,58 @@
+"""Enqueue: one round trip, rolled back on a failed publish, and a safety net for lost messages."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import redis
+
+from worker.config import Settings
+from worker.jobs import validate_job
+from worker.marketo.result import SyncResult
+from worker.policy import keys
+from worker.policy.message import JobMessage
+from worker.policy.runner import JobRunner, Outcome
+from worker.policy.schedule import Scheduler
+from worker.policy.submit import enqueue
+
+from .test_runner import make_all_due
+
+
+def synced(_: object) -> SyncResult:
+    return SyncResult(lead_id=5, status="CREATED")
+
+
+def test_a_message_lost_before_any_worker_recorded_it_is_published_again(
+    rds: redis.Redis, settings: Settings, published: list[JobMessage]
+) -> None:
+    job_id = enqueue(rds, settings, validate_job(email="lost@example.com"), published.append)
+    published.clear()  # the broker handed it to a worker that died at once: nothing holds it now
+    scheduler = Scheduler(rds)
+    assert scheduler.move_due(published.append) == 0  # not before requeue_after_s
+    make_all_due(rds)
+    assert scheduler.move_due(published.append) == 1
+    runner = JobRunner(rds, settings, call=synced, publish=published.append)
+    assert runner.run(published.pop()) is Outcome.SYNCED
+    assert runner.results.get(job_id)["state"] == "synced"  # type: ignore[index]
+    assert rds.zcard(keys.SCHEDULE) == 0
+
+
+def test_a_job_that_runs_leaves_no_safety_net_behind(
+    rds: redis.Redis, settings: Settings, published: list[JobMessage]
+) -> None:
+    enqueue(rds, replace(settings, requeue_after_s=600), validate_job(email="a@example.com"),
+            published.append)  # fmt: skip
+    assert rds.zcard(keys.SCHEDULE) == 1
+    runner = JobRunner(rds, settings, call=synced, publish=published.append)
+    assert runner.run(published.pop()) is Outcome.SYNCED
+    assert rds.zcard(keys.SCHEDULE) == 0
+
+
+def test_a_failed_publish_leaves_nothing(rds: redis.Redis, settings: Settings) -> None:
+    def broker_down(_: JobMessage) -> None:
+        raise ConnectionError("broker down")
+
+    with pytest.raises(ConnectionError):
+        enqueue(rds, settings, validate_job(email="a@example.com"), broker_down)
+    assert rds.keys("*") == ["leadsync:order:seq"]
