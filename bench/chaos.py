@@ -45,10 +45,12 @@ from worker.sandbox import DEFAULT_ENCRYPTION_KEY, DEFAULT_USER_ID
 TERMINAL = {"synced", "dead"}
 WORKERS = 2
 CONCURRENCY = 4
-# Short timeouts keep a run short: a run lease (and so crash recovery) lasts connect + read + 30 s.
-# The retry policy is the default one (base 2 s, cap 600 s, 8 attempts): with a 30 s cap, a 30 s
-# outage followed by 20% faults exhausted 8 attempts for about 2% of the jobs.
+# Short timeouts keep a run short. Leases are the default 30 s (so a killed worker's job is taken
+# over about 30 s later); a message lost between the broker and a killed worker is published again
+# after LEADSYNC_REQUEUE_AFTER (default one hour, 60 s here so a run sees it). The retry policy is
+# the default one (base 2 s, cap 600 s, 12 attempts).
 WORKER_ENV = {
+    "LEADSYNC_REQUEUE_AFTER": "60",
     "MARKETO_RATE_LIMIT": "2000/1",
     "MARKETO_MAX_CONCURRENCY": "10",
     "MARKETO_TIMEOUT": "5",
