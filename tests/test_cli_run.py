@@ -73,3 +73,13 @@ def test_run_then_enqueue_and_status_show_synced_and_ctrl_c_stops_everything(
     assert not answers_ping(url)
     leftovers = subprocess.run(["pgrep", "-s", str(run.pid)], capture_output=True, text=True).stdout
     assert leftovers == ""
+
+
+def test_the_worker_alone_refuses_to_start_without_an_endpoint_and_names_the_variables(
+    tmp_path: Path,
+) -> None:
+    done = leadsync("worker", cwd=tmp_path)
+    assert done.returncode == 2
+    for name in ("MARKETO_SOAP_ENDPOINT", "MARKETO_USER_ID", "MARKETO_ENCRYPTION_KEY"):
+        assert name in done.stderr
+    assert not (tmp_path / ".leadsync").exists()  # refused before starting anything
