@@ -20,7 +20,6 @@ from worker.config import Settings
 from worker.logs import lead_summary
 from worker.ops import exposition
 from worker.ops.metrics import JOBS_ENQUEUED, timed_call
-from worker.ops.snapshot import record_outcome
 from worker.policy import JobMessage, JobRunner, Scheduler
 from worker.transports import build_call
 
@@ -43,21 +42,18 @@ def _redis() -> redis.Redis:
 
 
 @functools.cache
-def _process() -> tuple[Settings, redis.Redis, JobRunner]:
+def _process() -> tuple[Settings, JobRunner]:
     # Built on the first job in each pool process, after the fork: sockets are never shared.
     settings = Settings.from_env()
     client = _redis()
     call = timed_call(build_call(settings, client), operation=f"{settings.api}.syncLead")
-    return settings, client, JobRunner(client, settings, call=call, publish=_send)
+    return settings, JobRunner(client, settings, call=call, publish=_send)
 
 
 @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sync_lead(message: dict[str, Any]) -> str:
     """Run one attempt of a lead-sync job; returns the job's state after it (no lead data)."""
-    _, client, runner = _process()
-    outcome = str(runner.run(JobMessage.from_dict(message)))
-    record_outcome(client, outcome)
-    return outcome
+    return str(_process()[1].run(JobMessage.from_dict(message)))
 
 
 @task_prerun.connect(sender=sync_lead)

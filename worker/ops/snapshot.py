@@ -1,7 +1,7 @@
 """One reading of leadsync's shared state in Redis: what `stats` shows and `/metrics` gauges.
 
 Everything here is read at once through one pipeline, on the Redis clock, so readings taken from
-different hosts agree; it writes nothing but the outcome tallies workers add with `record_outcome`.
+different hosts agree; it writes nothing (the runner tallies outcomes as each delivery finishes).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import redis
 from worker.config import Settings
 from worker.policy import keys
 
-OUTCOMES = f"{keys.PREFIX}ops:outcomes"  # hash: outcome -> deliveries that ended so, all workers
-TALLIED = ("synced", "dead", "retry-scheduled", "deferred")
+OUTCOMES = keys.OUTCOMES  # tallied by the runner's finish step, for every reader
 UNACKED = "unacked"  # kombu's Redis transport: delivered, unacknowledged messages
 PRIORITY_SEPARATOR = "\x06\x16"  # kombu's Redis transport: `queue<sep><priority>` lists
 PRIORITY_STEPS = (3, 6, 9)  # kombu's default steps above 0 (0 is the queue's own list)
@@ -49,12 +48,6 @@ class Snapshot:
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict, utilization included."""
         return {**asdict(self), "limiter_utilization": round(self.limiter_utilization, 4)}
-
-
-def record_outcome(client: redis.Redis, outcome: str) -> None:
-    """Tally one delivery's outcome for every reader of `OUTCOMES` (others are not counted)."""
-    if outcome in TALLIED:
-        client.hincrby(OUTCOMES, outcome, 1)
 
 
 def take(client: redis.Redis, settings: Settings) -> Snapshot:

@@ -10,6 +10,7 @@ LEASES = f"{PREFIX}leases"  # sorted set: concurrency lease id -> expiry (ms)
 ORDER_SEQ = f"{PREFIX}order:seq"  # counter: global enqueue order for per-lead queues
 SCHEDULE = f"{PREFIX}schedule"  # sorted set: delayed message JSON -> due time (ms)
 DEAD_INDEX = f"{PREFIX}dead"  # sorted set: dead job id -> time it died (ms)
+OUTCOMES = f"{PREFIX}ops:outcomes"  # hash: delivery outcome -> how many ended so, all workers
 JOB_PREFIX = f"{PREFIX}job:"  # + job id: the job's status record (hash)
 DEAD_PREFIX = f"{PREFIX}dead:"  # + job id: the job's dead letter (JSON string)
 

@@ -226,6 +226,7 @@ class JobRunner:
             lease_id=lease_id,
             watchdog=watchdog,
             leave_queues=True,
+            outcome=Outcome.SYNCED,
         )
         log.info("job.synced", lead_id=result.lead_id, sync_status=result.status)
         return Outcome.SYNCED
@@ -243,7 +244,9 @@ class JobRunner:
         error = error_info(exc.code, exc.message)
         if decision.action is Action.DEAD:
             return self._dead(message, lead_keys, watchdog, lease_id, error, decision.reason, log)
-        if decision.action is Action.RETRY:
+        retry = decision.action is Action.RETRY
+        outcome = Outcome.RETRY_SCHEDULED if retry else Outcome.DEFERRED
+        if retry:
             later = message.next(attempt=message.attempt + 1)
             attempts, event = message.attempt, "retry.scheduled"
         else:
@@ -259,9 +262,10 @@ class JobRunner:
             error=error,
             later=later,
             delay_s=decision.delay_s,
+            outcome=outcome,
         )
         log.info(event, delay_s=round(decision.delay_s, 3), reason=decision.reason, code=exc.code)
-        return Outcome.RETRY_SCHEDULED if decision.action is Action.RETRY else Outcome.DEFERRED
+        return outcome
 
     def _dead(
         self,
@@ -284,6 +288,7 @@ class JobRunner:
             lease_id=lease_id,
             watchdog=watchdog,
             leave_queues=True,
+            outcome=Outcome.DEAD,
             pipeline=pipe,
         )
         self.dead_letters.add(

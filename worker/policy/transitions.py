@@ -73,10 +73,12 @@ return {verdict, 0, leased}
 )
 
 # KEYS[1] job record; KEYS[2] schedule; KEYS[3] lease set; KEYS[4] the job's error list;
-# KEYS[5..4+n] its holds; KEYS[5+n..4+2n] its lead queues (passed only when it leaves them).
+# KEYS[5] the outcome tallies; KEYS[6..5+n] its holds; KEYS[6+n..5+2n] its lead queues (passed only
+# when it leaves them).
 # ARGV[1] record TTL (s); ARGV[2] job id; ARGV[3] lease id ('': none); ARGV[4] watchdog message
 # to cancel ('': keep it); ARGV[5] n; ARGV[6] error entry to append ('': none); ARGV[7] error list
-# TTL (s); ARGV[8] next message ('': none); ARGV[9] its delay (ms); ARGV[10..] record field/value
+# TTL (s); ARGV[8] next message ('': none); ARGV[9] its delay (ms); ARGV[10] the outcome to tally
+# ('': none); ARGV[11..] record field/value
 # pairs (none: record untouched). Schedules the next message before the record changes, releases
 # the holds, leaves the queues and drops the error list when they are passed, frees the lease and
 # cancels the watchdog. Returns 1.
@@ -87,16 +89,17 @@ _FINISH = (
     + """
 local n = tonumber(ARGV[5])
 local holds = {}
-for i = 1, n do holds[i] = KEYS[4 + i] end
+for i = 1, n do holds[i] = KEYS[5 + i] end
 if ARGV[8] ~= '' then redis.call('ZADD', KEYS[2], now + tonumber(ARGV[9]), ARGV[8]) end
 if ARGV[6] ~= '' then
   redis.call('RPUSH', KEYS[4], ARGV[6])
   redis.call('EXPIRE', KEYS[4], ARGV[7])
 end
-if #ARGV >= 10 then write_record(KEYS[1], ARGV[1], '0', ARGV, 10, now) end
+if #ARGV >= 11 then write_record(KEYS[1], ARGV[1], '0', ARGV, 11, now) end
+if ARGV[10] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[10], 1) end
 touch_holds(holds, ARGV[2], '0')
-if #KEYS > 4 + n then
-  for i = 5 + n, #KEYS do redis.call('ZREM', KEYS[i], ARGV[2]) end
+if #KEYS > 5 + n then
+  for i = 6 + n, #KEYS do redis.call('ZREM', KEYS[i], ARGV[2]) end
   redis.call('DEL', KEYS[4])
 end
 if ARGV[3] ~= '' then redis.call('ZREM', KEYS[3], ARGV[3]) end
@@ -183,9 +186,11 @@ class Transitions:
         error: dict[str, Any] | None = None,
         later: JobMessage | None = None,
         delay_s: float = 0.0,
+        outcome: str = "",
         pipeline: redis.client.Pipeline | None = None,
     ) -> None:
-        """Write the attempt's transition and release its holds, lease and watchdog at once."""
+        """Write the attempt's transition and release its holds, lease and watchdog at once;
+        `outcome` (synced, dead, ...) is tallied for `leadsync stats` in the same step."""
         holds = lead_holds(lead_keys)
         queues = lead_queues(lead_keys) if leave_queues else []
         entry = error_entry(error) if error is not None else ""
@@ -195,6 +200,7 @@ class Transitions:
                 keys.SCHEDULE,
                 keys.LEASES,
                 keys.errors(job_id),
+                keys.OUTCOMES,
                 *holds,
                 *queues,
             ],
@@ -208,6 +214,7 @@ class Transitions:
                 self._errors_ttl_s,
                 later.to_json() if later is not None else "",
                 max(0, int(delay_s * 1000)),
+                outcome,
                 *field_args(fields or {}),
             ],
             client=pipeline,
