@@ -165,11 +165,7 @@ class Settings:
         cls, environ: Mapping[str, str] | None = None, *, env_file: Path | None = Path(".env")
     ) -> Settings:
         """Read the variables of PRODUCT.md and the README; real environment beats `.env`."""
-        values: dict[str, str] = {}
-        if env_file is not None and env_file.is_file():
-            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        values.update(os.environ if environ is None else environ)
-        env = _Env(values)
+        env = _Env(read_environment(environ, env_file=env_file))
         return cls(
             redis_url=env.text("REDIS_URL"),
             soap_endpoint=env.text("MARKETO_SOAP_ENDPOINT"),
@@ -201,6 +197,17 @@ class Settings:
             state_dir=Path(env.text("LEADSYNC_STATE_DIR") or DEFAULT_STATE_DIR),
             queue=env.text("LEADSYNC_QUEUE") or DEFAULT_QUEUE,
         )
+
+
+def read_environment(
+    environ: Mapping[str, str] | None = None, *, env_file: Path | None = Path(".env")
+) -> dict[str, str]:
+    """`environ` (default: the process environment) over the values of `env_file`, if it exists."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return values
 
 
 class _Env:

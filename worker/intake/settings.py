@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dotenv import dotenv_values
-
-from worker.config import ConfigError, RateLimit, Secret
+from worker.config import ConfigError, RateLimit, Secret, read_environment
 from worker.intake.forms import FormConfig, load_forms
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024  # a full batch of 1,000 jobs with a few attributes each
@@ -37,12 +34,8 @@ class IntakeSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IntakeSettings:
         """Read the `LEADSYNC_*` intake variables listed in the README."""
-        env: dict[str, str] = {}
-        if environ is None:
-            dotenv = Path(".env")
-            if dotenv.is_file():
-                env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
-        env.update(os.environ if environ is None else environ)
+        # `.env` counts only for the process environment, not for an explicit mapping.
+        env = read_environment(environ, env_file=Path(".env") if environ is None else None)
 
         def text(name: str) -> str:
             return env.get(name, "").strip()

@@ -19,10 +19,11 @@ from worker.config import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S
 from worker.jobs import SyncLeadJob
 from worker.marketo.errors import PermanentError, ResignError, TransientError
 from worker.marketo.rest_auth import TokenSource
-from worker.marketo.rest_errors import check_answer, code_of, translated_rest_errors
+from worker.marketo.rest_errors import check_answer, code_of
 from worker.marketo.rest_fields import rest_field_name
 from worker.marketo.rest_options import RestOptions
 from worker.marketo.result import SyncResult
+from worker.marketo.transport_errors import translated_errors
 
 _STATUSES = {"created": "CREATED", "updated": "UPDATED"}
 
@@ -140,7 +141,7 @@ class RestClient:
         token = self._tokens.get()
         hidden = (token.reveal(), *self._hidden)
         headers = {"Authorization": f"Bearer {token.reveal()}"}
-        with translated_rest_errors(secrets=hidden):
+        with translated_errors(secrets=hidden):
             response = self._session.request(
                 method, self.endpoint + path, headers=headers, timeout=self._timeouts, **kwargs
             )

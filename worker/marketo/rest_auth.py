@@ -9,7 +9,8 @@ import requests
 
 from worker.config import Secret
 from worker.marketo.errors import PermanentError, TransientError
-from worker.marketo.rest_errors import check_answer, translated_rest_errors
+from worker.marketo.rest_errors import check_answer
+from worker.marketo.transport_errors import translated_errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ def fetch_token(
     """Ask the identity service for a token; the secret goes in the POST body, never the URL."""
     secret = client_secret.reveal()
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-    with translated_rest_errors(secrets=(secret,)):
+    with translated_errors(secrets=(secret,)):
         response = session.post(
             f"{identity_url.rstrip('/')}/oauth/token", data=form, timeout=timeouts
         )

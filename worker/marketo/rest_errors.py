@@ -13,8 +13,7 @@ waits and dead-letters REST jobs exactly as it does SOAP ones:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import requests
@@ -28,7 +27,6 @@ from worker.marketo.errors import (
     ResignError,
     TransientError,
 )
-from worker.marketo.transport_errors import translate
 
 REST_FAULT_CLASSES: dict[int, FaultClass] = {
     502: FaultClass.TRANSIENT,
@@ -84,18 +82,6 @@ def check_answer(response: requests.Response, secrets: Iterable[str] = ()) -> di
         message = str(first.get("message") or "REST call failed without a message")
         raise rest_error(code_of(first.get("code")), scrub(message, hidden))
     return dict(body)
-
-
-@contextmanager
-def translated_rest_errors(secrets: Iterable[str] = ()) -> Iterator[None]:
-    """Run REST requests, re-raising requests' failures as `TransientError` (chained, scrubbed)."""
-    hidden = [secret for secret in secrets if secret]
-    try:
-        yield
-    except MarketoError:
-        raise
-    except requests.RequestException as error:
-        raise translate(error, hidden) from error
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dotenv import dotenv_values
-
-from worker.config import ConfigError
+from worker.config import ConfigError, read_environment
 
 DEFAULT_TOKEN_MARGIN_S = 60.0  # renew the shared token this long before Marketo says it expires
 
@@ -37,10 +34,7 @@ class RestOptions:
         cls, environ: Mapping[str, str] | None = None, *, env_file: Path | None = Path(".env")
     ) -> RestOptions:
         """Read `LEADSYNC_REST_FSP_FIELD`, `_PARTITIONS`, `_FIELD_MAP`, `_TOKEN_MARGIN`."""
-        values: dict[str, str] = {}
-        if env_file is not None and env_file.is_file():
-            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        values.update(os.environ if environ is None else environ)
+        values = read_environment(environ, env_file=env_file)
         margin = values.get("LEADSYNC_REST_TOKEN_MARGIN", "").strip()
         try:
             margin_s = float(margin) if margin else DEFAULT_TOKEN_MARGIN_S
