@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 import structlog
@@ -138,7 +138,6 @@ def configure_logging(
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def lead_summary(keys: MutableMapping[str, str] | dict[str, str], *, log_pii: bool) -> str:
-    """One short string naming the lead (email masked unless PII logging is on)."""
-    text = ",".join(f"{name}={value}" for name, value in keys.items())
-    return text if log_pii else mask_email(text)
+def lead_summary(keys: Mapping[str, str]) -> str:
+    """One short string naming the lead; `mask_emails` masks it like every other field."""
+    return ",".join(f"{name}={value}" for name, value in keys.items())

@@ -42,25 +42,25 @@ def _redis() -> redis.Redis:
 
 
 @functools.cache
-def _process() -> tuple[Settings, JobRunner]:
+def _runner() -> JobRunner:
     # Built on the first job in each pool process, after the fork: sockets are never shared.
     settings = Settings.from_env()
     client = _redis()
     call = timed_call(build_call(settings, client), operation=f"{settings.api}.syncLead")
-    return settings, JobRunner(client, settings, call=call, publish=_send)
+    return JobRunner(client, settings, call=call, publish=_send)
 
 
 @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sync_lead(message: dict[str, Any]) -> str:
     """Run one attempt of a lead-sync job; returns the job's state after it (no lead data)."""
-    return str(_process()[1].run(JobMessage.from_dict(message)))
+    return str(_runner().run(JobMessage.from_dict(message)))
 
 
 @task_prerun.connect(sender=sync_lead)
 def _bind_job_context(args: tuple[Any, ...], **_: Any) -> None:
     # Bound here rather than in the task so Celery's own lines about the task carry it too.
     message = JobMessage.from_dict(args[0])
-    lead = lead_summary(message.sync_job().lead_keys(), log_pii=_process()[0].log_pii)
+    lead = lead_summary(message.sync_job().lead_keys())
     structlog.contextvars.bind_contextvars(
         job_id=message.job_id, attempt=message.attempt, lead=lead
     )
