@@ -36,11 +36,12 @@ _ACQUIRE = TAKE_LEASE_LUA + NOW_LUA + "return take_lease(KEYS[1], ARGV[1], ARGV[
 
 # KEYS[1] the lease set. ARGV[1] lease TTL (ms); ARGV[2] lease id. Extends a lease still held
 # (returns 1); a lease already reclaimed is not revived (returns 0).
-_RENEW = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+_RENEW = (
+    NOW_LUA
+    + """
 return redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[2])
 """
+)
 
 
 def lease_ttl_s(settings: Settings) -> float:

@@ -16,6 +16,7 @@ import structlog
 
 from worker.config import Settings
 from worker.policy import keys
+from worker.policy.lua import NOW_LUA
 
 # A booked time must be this far past the window of the calls-th previous booking: it absorbs the
 # gap between a booked time and the moment the request reaches Marketo.
@@ -26,9 +27,9 @@ MAX_REBOOKINGS = 3  # a sleep that overran its booking books again, at most this
 # ARGV[1] calls allowed per window; ARGV[2] window (ms); ARGV[3] safety margin (ms).
 # Books t = max(now, last booking, booking[n - calls + 1] + window + margin) on the Redis clock, so
 # hosts' clocks do not matter, and returns t - now: how long the caller waits before calling.
-_RESERVE = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+_RESERVE = (
+    NOW_LUA
+    + """
 local calls, window, margin = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - window - margin))
 local slot = now
@@ -42,6 +43,7 @@ redis.call('ZADD', KEYS[1], slot, redis.call('INCR', KEYS[2]))
 redis.call('PEXPIRE', KEYS[1], slot - now + window + margin + 1000)
 return slot - now
 """
+)
 
 
 class RateLimiter:

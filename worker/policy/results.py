@@ -99,14 +99,15 @@ return {verdict, ms}
 
 # KEYS[1] job record. ARGV[1] attempt; ARGV[2] run lease (ms). Extends the run lease while that
 # attempt still runs; returns 1 if extended.
-_RENEW = """
+_RENEW = (
+    NOW_LUA
+    + """
 local rec = redis.call('HMGET', KEYS[1], 's', 'x')
 if rec[1] ~= 'running' or rec[2] ~= ARGV[1] then return 0 end
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('HSET', KEYS[1], 'r', string.format('%.0f', now + tonumber(ARGV[2])))
 return 1
 """
+)
 
 
 class Claim(StrEnum):

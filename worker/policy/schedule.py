@@ -17,23 +17,25 @@ import redis
 import structlog
 
 from worker.policy import keys
+from worker.policy.lua import NOW_LUA
 from worker.policy.message import JobMessage
 
 CLAIM_S = 30.0  # a claimed message is published again by another mover if not removed by then
 BATCH = 100  # messages claimed per round trip
 
 # KEYS[1] the schedule. ARGV[1] delay (ms); ARGV[2] message JSON. Due time from the Redis clock.
-_DEFER = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+_DEFER = (
+    NOW_LUA
+    + """
 return redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
 """
+)
 
 # KEYS[1] the schedule. ARGV[1] claim time (ms); ARGV[2] batch size. Moves each due message's
 # score to now + claim time, so other movers skip it until then; returns {message, score, ...}.
-_CLAIM_DUE = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+_CLAIM_DUE = (
+    NOW_LUA
+    + """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 local claimed = {}
 for _, member in ipairs(due) do
@@ -43,6 +45,7 @@ for _, member in ipairs(due) do
 end
 return claimed
 """
+)
 
 # KEYS[1] the schedule. ARGV[1] message; ARGV[2] the score it was claimed with. Removes it only if
 # nobody deferred the same message again meanwhile (a runner re-checking its lead reuses it).
