@@ -156,11 +156,6 @@ class ResultsStore:
         """Extend the run lease of an attempt that is still running (after a long limiter wait)."""
         return bool(self._renew(keys=[keys.job(job_id)], args=[attempt, int(run_lease_s * 1000)]))
 
-    def mark_waiting(self, job_id: str, *, attempt: int, retrying: bool) -> None:
-        """Undo a claim whose attempt could not start yet (another job holds the lead)."""
-        state = RETRYING if retrying else QUEUED
-        self._write(job_id, {"s": state, "a": attempt - 1, "r": ""})
-
     def mark_retrying(
         self, job_id: str, *, attempts: int, next_attempt: int, error: dict[str, Any]
     ) -> None:

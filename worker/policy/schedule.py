@@ -71,10 +71,6 @@ class Scheduler:
         """Publish `message` after `delay_s` seconds (by the Redis clock)."""
         self._defer(keys=[keys.SCHEDULE], args=[max(0, int(delay_s * 1000)), message.to_json()])
 
-    def cancel(self, message: JobMessage) -> None:
-        """Drop `message` if it still waits (its watchdog copy, once the attempt has moved on)."""
-        self._redis.zrem(keys.SCHEDULE, message.to_json())
-
     def pending(self) -> int:
         """How many messages wait, due or not."""
         return int(self._redis.zcard(keys.SCHEDULE))
