@@ -20,9 +20,10 @@ import pytest
 import redis
 
 from tests.conftest import WorkerProcess, worker_environment
+from worker.celery_wire import task_delivery
 from worker.config import Settings
 from worker.jobs import validate_job
-from worker.policy import JobMessage, enqueue, keys
+from worker.policy import Delivery, JobMessage, enqueue, keys
 from worker.producer import Connection, connect, job_status
 
 pytestmark = pytest.mark.slow
@@ -110,11 +111,26 @@ def leads_with(sandbox: Any, email: str) -> list[dict[str, Any]]:
 def submit(
     connection: Connection,
     email: str,
-    publish: Callable[[JobMessage], None] | None = None,
+    deliver: Callable[[JobMessage], Delivery] | None = None,
     **attributes: str,
 ) -> str:
     job = validate_job(email=email, attributes=attributes)
-    return enqueue(connection.redis, connection.settings, job, publish or connection.publish)
+    return enqueue(connection.redis, connection.settings, job, deliver or connection.delivery)
+
+
+def publish(connection: Connection, message: JobMessage) -> None:
+    """Put a message on the workers' queue again (what a broker redelivery looks like)."""
+    connection.redis.lpush(*connection.delivery(message))
+
+
+def set_aside(kept: list[JobMessage]) -> Callable[[JobMessage], Delivery]:
+    """A deliver that keeps each new message in `kept` instead of the workers' queue."""
+
+    def deliver(message: JobMessage) -> Delivery:
+        kept.append(message)
+        return Delivery(queue="leadsync-test:aside", entry=message.to_json())
+
+    return deliver
 
 
 def wait_states(
@@ -252,7 +268,7 @@ def test_a_permanent_fault_is_dead_at_once_and_the_dead_commands_work(
 
     # Purge removes dead letters only: a live job named with them keeps its record and message.
     parked: list[JobMessage] = []
-    live = submit(producer, "parked@example.com", parked.append, FirstName="P")
+    live = submit(producer, "parked@example.com", set_aside(parked), FirstName="P")
     purged = leadsync(env, "dead", "purge", first, live)
     assert purged.returncode == 0 and purged.stdout.strip() == "purged 1"
     assert (job_status(live, connection=producer) or {}).get("state") == "queued"
@@ -261,7 +277,7 @@ def test_a_permanent_fault_is_dead_at_once_and_the_dead_commands_work(
         letter["job_id"] for letter in json.loads(leadsync(env, "dead", "list", "--json").stdout)
     }
     assert remaining == {second}
-    producer.publish(parked[0])
+    publish(producer, parked[0])
     assert wait_states(producer, [live])[0]["state"] == "synced"
 
 
@@ -299,20 +315,20 @@ def test_redelivered_messages_of_waiting_jobs_are_neither_lost_nor_run_twice(
     add_fault(sandbox, "again@example.com", "503", count=2)
     sent: list[JobMessage] = []
 
-    def publish(message: JobMessage) -> None:
+    def deliver(message: JobMessage) -> Delivery:
         sent.append(message)
-        producer.publish(message)
+        return producer.delivery(message)
 
-    first = submit(producer, "again@example.com", publish, FirstName="first")
-    second = submit(producer, "again@example.com", publish, FirstName="second")
+    first = submit(producer, "again@example.com", deliver, FirstName="first")
+    second = submit(producer, "again@example.com", deliver, FirstName="second")
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
         for message in sent[:2]:
-            producer.publish(message)
+            publish(producer, message)
         time.sleep(0.1)
     statuses = wait_states(producer, [first, second])
     for message in sent[:2]:
-        producer.publish(message)  # once more after both finished
+        publish(producer, message)  # once more after both finished
     time.sleep(1.0)
     assert [(s["state"], s["attempts"]) for s in statuses] == [("synced", 3), ("synced", 1)]
     calls = sandbox_calls(sandbox, "again@example.com")
@@ -331,10 +347,9 @@ def test_a_worker_killed_holding_a_lease_and_a_lead_wedges_neither(
     try:
         doomed.wait_ready()
         add_fault(sandbox, "stuck@example.com", "hang")
-        from worker.tasks import sync_lead
 
-        def to_doomed(message: JobMessage) -> None:
-            sync_lead.apply_async(args=[message.to_dict()], queue="doomed")
+        def to_doomed(message: JobMessage) -> Delivery:
+            return task_delivery(message, "doomed")
 
         stuck = submit(producer, "stuck@example.com", to_doomed, FirstName="one")
         hold = keys.lead_hold("email", "stuck@example.com")

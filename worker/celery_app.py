@@ -44,7 +44,6 @@ def celery_settings(settings: Settings, broker_url: str | None) -> dict[str, Any
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         worker_send_task_events=True,
-        task_send_sent_event=True,
         task_default_queue=settings.queue,
         task_routes={TASK_NAME: {"queue": settings.queue}},
         worker_hijack_root_logger=False,

@@ -79,11 +79,11 @@ def cmd_replay(options: argparse.Namespace) -> int:
         return EXIT_USAGE
     store, connection = _store()
     if options.all:
-        replayed = store.replay_all(connection.publish)
+        replayed = store.replay_all(connection.delivery)
     else:
         replayed = {}
         for job_id in options.job_ids:
-            new_id = store.replay(job_id, connection.publish)
+            new_id = store.replay(job_id, connection.delivery)
             if new_id is None:
                 print(f"leadsync dead: no dead letter {job_id}", file=sys.stderr)
                 return 1

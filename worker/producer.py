@@ -9,25 +9,25 @@ from typing import Any
 import redis
 
 from worker.celery_app import configure
+from worker.celery_wire import task_delivery
 from worker.config import Settings
 from worker.embedded import resolve_redis_url
 from worker.jobs import validate_job
 from worker.policy import JobMessage, ResultsStore, enqueue
+from worker.policy.message import Delivery
 
 
 @dataclass(frozen=True)
 class Connection:
-    """What a producer needs: settings, the Redis client and a way to publish a message."""
+    """What a producer needs: settings, the Redis client and the queue entry for a message."""
 
     settings: Settings
     url: str
     redis: redis.Redis
 
-    def publish(self, message: JobMessage) -> None:
-        """Send one attempt of a job to the workers' queue."""
-        from worker.tasks import publish
-
-        publish(message)
+    def delivery(self, message: JobMessage) -> Delivery:
+        """The entry that puts `message` on the workers' queue."""
+        return task_delivery(message, self.settings.queue)
 
 
 @functools.cache
@@ -74,7 +74,11 @@ def enqueue_sync_lead(
     if workspace is not None:
         fields["workspace"] = workspace
     job = validate_job({name: value for name, value in fields.items() if value is not None})
-    return enqueue(connection.redis, settings, job, connection.publish)
+    job_id = enqueue(connection.redis, settings, job, connection.delivery)
+    from worker.ops.metrics import JOBS_ENQUEUED  # not at import: `leadsync worker` sets it up
+
+    JOBS_ENQUEUED.inc()
+    return job_id
 
 
 def job_status(job_id: str, *, connection: Connection | None = None) -> dict[str, Any] | None:

@@ -16,25 +16,20 @@ import structlog
 from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
 
 from worker.celery_app import TASK_NAME, app
+from worker.celery_wire import task_delivery
 from worker.config import Settings
 from worker.logs import lead_summary
 from worker.ops import exposition
-from worker.ops.metrics import JOBS_ENQUEUED, timed_call
+from worker.ops.metrics import timed_call
 from worker.policy import JobMessage, JobRunner, Scheduler
 from worker.transports import build_call
 
 _scheduler_stop = threading.Event()
 
 
-def publish(message: JobMessage) -> None:
-    """Send a new job to the queue (producers and dead-letter replays), counted as enqueued."""
-    _send(message)
-    JOBS_ENQUEUED.inc()
-
-
 def _send(message: JobMessage) -> None:
-    # The scheduler's and the runner's re-publishes come here directly: they are not new jobs.
-    sync_lead.apply_async(args=[message.to_dict()], task_id=f"{message.job_id}.{message.attempt}")
+    # Retries and due scheduled messages: the same entry a producer writes, pushed on its own.
+    _client().lpush(*task_delivery(message, app.conf.task_default_queue))
 
 
 def _redis() -> redis.Redis:
@@ -42,10 +37,16 @@ def _redis() -> redis.Redis:
 
 
 @functools.cache
+def _client() -> redis.Redis:
+    # One per process: redis-py's pool opens fresh connections in a forked child.
+    return _redis()
+
+
+@functools.cache
 def _runner() -> JobRunner:
     # Built on the first job in each pool process, after the fork: sockets are never shared.
     settings = Settings.from_env()
-    client = _redis()
+    client = _client()
     call = timed_call(build_call(settings, client), operation=f"{settings.api}.syncLead")
     return JobRunner(client, settings, call=call, publish=_send)
 

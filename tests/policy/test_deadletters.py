@@ -15,6 +15,8 @@ from worker.policy.message import JobMessage
 from worker.policy.results import error_info
 from worker.policy.submit import enqueue
 
+from .delivery import recording
+
 
 def bury(store: DeadLetters, job_id: str, *, lineage: tuple[str, ...] = ()) -> None:
     store.note_error(job_id, error_info(10001, "first"))
@@ -58,14 +60,14 @@ def test_replay_enqueues_a_new_job_with_the_lineage(rds: redis.Redis, settings: 
     store = DeadLetters(rds, settings)
     bury(store, "old", lineage=("older",))
     published: list[JobMessage] = []
-    new_id = store.replay("old", published.append)
+    new_id = store.replay("old", recording(published.append))
     assert new_id is not None and new_id != "old"
     assert [m.job_id for m in published] == [new_id]
     assert published[0].lineage == ("older", "old")
     assert published[0].job == {"email": "old@example.com"} and published[0].attempt == 1
     assert rds.hget(keys.job(new_id), "s") == "queued"
     assert store.show("old")["replayed_as"] == [new_id]  # type: ignore[index]
-    assert store.replay("unknown", published.append) is None
+    assert store.replay("unknown", recording(published.append)) is None
 
 
 def test_replay_all_skips_letters_already_replayed(rds: redis.Redis, settings: Settings) -> None:
@@ -73,8 +75,8 @@ def test_replay_all_skips_letters_already_replayed(rds: redis.Redis, settings: S
     bury(store, "a")
     bury(store, "b")
     published: list[JobMessage] = []
-    store.replay("a", published.append)
-    assert set(store.replay_all(published.append)) == {"b"}
+    store.replay("a", recording(published.append))
+    assert set(store.replay_all(recording(published.append))) == {"b"}
     assert len(published) == 2
 
 
@@ -82,7 +84,7 @@ def test_purge_removes_dead_letters_and_never_live_jobs(
     rds: redis.Redis, settings: Settings
 ) -> None:
     store = DeadLetters(rds, settings)
-    live = enqueue(rds, settings, validate_job(email="live@example.com"), lambda message: None)
+    live = enqueue(rds, settings, validate_job(email="live@example.com"), recording(lambda _: None))
     for job_id in ("a", "b", "c"):
         bury(store, job_id)
     assert store.purge(["a", live]) == 1

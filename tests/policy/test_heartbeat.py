@@ -17,6 +17,8 @@ from worker.policy.message import JobMessage
 from worker.policy.runner import JobRunner, Outcome
 from worker.policy.submit import enqueue
 
+from .delivery import recording
+
 LEASE_S = 0.6
 
 
@@ -42,7 +44,7 @@ def test_a_call_longer_than_the_lease_is_not_taken_over(
         return SyncResult(lead_id=1, status="CREATED")
 
     runner = JobRunner(rds, settings, call=slow_marketo, publish=published.append)
-    enqueue(rds, settings, validate_job(email="slow@example.com"), published.append)
+    enqueue(rds, settings, validate_job(email="slow@example.com"), recording(published.append))
     [message] = published
     outcomes: list[Outcome] = []
     first = threading.Thread(target=lambda: outcomes.append(runner.run(message)))

@@ -20,6 +20,8 @@ from worker.policy.message import JobMessage
 from worker.policy.runner import JobRunner, Outcome
 from worker.policy.submit import enqueue
 
+from .delivery import recording
+
 KILLED_MID_CALL = """
 import sys, time
 import redis
@@ -68,7 +70,9 @@ def test_jobs_on_one_lead_never_overlap_and_apply_in_order(
         kwargs={"interval_s": 0.02},
     )
     job_ids = [
-        enqueue(rds, settings, validate_job(email=email, attributes={"n": str(n)}), inbox.put)
+        enqueue(
+            rds, settings, validate_job(email=email, attributes={"n": str(n)}), recording(inbox.put)
+        )
         for n in range(4)
         for email in ("ann@example.com", "bob@example.com")
     ]
@@ -97,8 +101,12 @@ def test_a_worker_killed_mid_call_wedges_neither_the_lead_nor_the_cap(
     rds: redis.Redis, redis_url: str, settings: Settings
 ) -> None:
     published: list[JobMessage] = []
-    first = enqueue(rds, settings, validate_job(email="ann@example.com"), published.append)
-    second = enqueue(rds, settings, validate_job(email="ann@example.com"), published.append)
+    first = enqueue(
+        rds, settings, validate_job(email="ann@example.com"), recording(published.append)
+    )
+    second = enqueue(
+        rds, settings, validate_job(email="ann@example.com"), recording(published.append)
+    )
     first_message, second_message = published
     published.clear()
     child = spawn(KILLED_MID_CALL, redis_url, first_message.to_json())

@@ -17,6 +17,8 @@ from worker.policy.runner import JobRunner, Outcome
 from worker.policy.schedule import Scheduler
 from worker.policy.submit import enqueue
 
+from .delivery import recording
+
 
 def message(job_id: str = "j1", attempt: int = 1) -> JobMessage:
     return JobMessage(job_id=job_id, job={"email": "ann@example.com"}, attempt=attempt)
@@ -60,7 +62,7 @@ def test_the_attempt_claim_drops_the_duplicate(
         return SyncResult(lead_id=1, status="CREATED")
 
     runner = JobRunner(rds, settings, call=call, publish=published.append)
-    enqueue(rds, settings, validate_job(email="ann@example.com"), published.append)
+    enqueue(rds, settings, validate_job(email="ann@example.com"), recording(published.append))
     first = published.pop()
     duplicate = JobMessage.from_json(first.to_json())
     assert runner.run(first) is Outcome.SYNCED

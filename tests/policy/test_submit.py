@@ -1,4 +1,4 @@
-"""Enqueue: one round trip, rolled back on a failed publish, and a safety net for lost messages."""
+"""Enqueue: one atomic round trip, and a safety net for lost messages."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from worker.config import Settings
 from worker.jobs import validate_job
 from worker.marketo.result import SyncResult
 from worker.policy import keys
-from worker.policy.message import JobMessage
+from worker.policy.message import Delivery, JobMessage
 from worker.policy.runner import JobRunner, Outcome
 from worker.policy.schedule import Scheduler
 from worker.policy.submit import enqueue
 
+from .delivery import TEST_QUEUE, recording
 from .test_runner import make_all_due
 
 
@@ -26,7 +27,9 @@ def synced(_: object) -> SyncResult:
 def test_a_message_lost_before_any_worker_recorded_it_is_published_again(
     rds: redis.Redis, settings: Settings, published: list[JobMessage]
 ) -> None:
-    job_id = enqueue(rds, settings, validate_job(email="lost@example.com"), published.append)
+    job_id = enqueue(
+        rds, settings, validate_job(email="lost@example.com"), recording(published.append)
+    )
     published.clear()  # the broker handed it to a worker that died at once: nothing holds it now
     scheduler = Scheduler(rds)
     assert scheduler.move_due(published.append) == 0  # not before requeue_after_s
@@ -42,17 +45,32 @@ def test_a_job_that_runs_leaves_no_safety_net_behind(
     rds: redis.Redis, settings: Settings, published: list[JobMessage]
 ) -> None:
     enqueue(rds, replace(settings, requeue_after_s=600), validate_job(email="a@example.com"),
-            published.append)  # fmt: skip
+            recording(published.append))  # fmt: skip
     assert rds.zcard(keys.SCHEDULE) == 1
     runner = JobRunner(rds, settings, call=synced, publish=published.append)
     assert runner.run(published.pop()) is Outcome.SYNCED
     assert rds.zcard(keys.SCHEDULE) == 0
 
 
-def test_a_failed_publish_leaves_nothing(rds: redis.Redis, settings: Settings) -> None:
-    def broker_down(_: JobMessage) -> None:
-        raise ConnectionError("broker down")
+def test_the_record_the_lead_queues_the_safety_net_and_the_message_land_together(
+    rds: redis.Redis, settings: Settings, published: list[JobMessage]
+) -> None:
+    job_id = enqueue(
+        rds, settings, validate_job(email="a@example.com"), recording(published.append)
+    )
+    [message] = published
+    assert rds.lrange(TEST_QUEUE, 0, -1) == [message.to_json()]
+    assert rds.hget(keys.job(job_id), "s") == "queued"
+    assert rds.zrange(keys.SCHEDULE, 0, -1) == [message.to_json()]
+    assert rds.zrange(keys.lead_queue("email", "a@example.com"), 0, -1) == [job_id]
 
-    with pytest.raises(ConnectionError):
-        enqueue(rds, settings, validate_job(email="a@example.com"), broker_down)
-    assert rds.keys("*") == ["leadsync:order:seq"]
+
+def test_a_message_that_cannot_be_encoded_leaves_nothing(
+    rds: redis.Redis, settings: Settings
+) -> None:
+    def unencodable(_: JobMessage) -> Delivery:
+        raise ValueError("cannot encode")
+
+    with pytest.raises(ValueError):
+        enqueue(rds, settings, validate_job(email="a@example.com"), unencodable)
+    assert rds.keys("*") == []

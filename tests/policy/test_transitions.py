@@ -16,6 +16,8 @@ from worker.policy.message import JobMessage
 from worker.policy.runner import JobRunner, Outcome
 from worker.policy.submit import enqueue
 
+from .delivery import recording
+
 CREATED = SyncResult(lead_id=7, status="CREATED")
 
 
@@ -44,7 +46,7 @@ def test_a_synced_job_costs_two_round_trips_plus_one_for_the_limiter(
     settings = dataclasses.replace(settings, limiter_enabled=limiter)
     runner = JobRunner(rds, settings, call=lambda job: CREATED, publish=published.append)
     for email in ("ann@example.com", "bob@example.com"):
-        enqueue(rds, settings, validate_job(email=email), published.append)
+        enqueue(rds, settings, validate_job(email=email), recording(published.append))
     assert runner.run(published.pop(0)) is Outcome.SYNCED  # loads the scripts into Redis
     sent = count_commands(monkeypatch, rds)
     assert runner.run(published.pop(0)) is Outcome.SYNCED
@@ -64,6 +66,6 @@ def test_without_the_limiter_no_concurrency_lease_is_taken(
         return CREATED
 
     runner = JobRunner(rds, settings, call=call, publish=published.append)
-    enqueue(rds, settings, validate_job(email="ann@example.com"), published.append)
+    enqueue(rds, settings, validate_job(email="ann@example.com"), recording(published.append))
     assert runner.run(published.pop()) is Outcome.SYNCED
     assert leases == [0]

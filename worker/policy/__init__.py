@@ -9,7 +9,7 @@ from worker.policy.backoff import compute_backoff
 from worker.policy.deadletters import DeadLetters
 from worker.policy.leases import ConcurrencyLeases, Lease, lease_ttl_s
 from worker.policy.limiter import RateLimiter
-from worker.policy.message import JobMessage
+from worker.policy.message import Delivery, JobMessage
 from worker.policy.ordering import LeadOrdering
 from worker.policy.results import Claim, ResultsStore
 from worker.policy.retry import Action, Decision, RetryPolicy, seconds_until_quota_reset
@@ -23,6 +23,7 @@ __all__ = [
     "ConcurrencyLeases",
     "DeadLetters",
     "Decision",
+    "Delivery",
     "JobMessage",
     "JobRunner",
     "LeadOrdering",

@@ -18,7 +18,7 @@ import redis
 from worker.config import Settings
 from worker.jobs import SyncLeadJob
 from worker.policy import keys
-from worker.policy.message import JobMessage
+from worker.policy.message import Delivery, JobMessage
 from worker.policy.submit import enqueue
 
 # KEYS[1] the dead index. ARGV[1] maximum count; ARGV[2] oldest time kept (ms); ARGV[3] dead letter
@@ -116,7 +116,7 @@ class DeadLetters:
         raw = self._redis.get(keys.dead(job_id))
         return None if raw is None else json.loads(raw)
 
-    def replay(self, job_id: str, publish: Callable[[JobMessage], None]) -> str | None:
+    def replay(self, job_id: str, deliver: Callable[[JobMessage], Delivery]) -> str | None:
         """Enqueue the dead job again as a new job whose lineage names it; returns the new id.
 
         The dead letter stays, recording the replay, until purged or expired.
@@ -126,17 +126,17 @@ class DeadLetters:
             return None
         job = SyncLeadJob.model_validate(letter["job"])
         lineage = [*letter.get("lineage", []), job_id]
-        new_id = enqueue(self._redis, self._settings, job, publish, lineage=lineage)
+        new_id = enqueue(self._redis, self._settings, job, deliver, lineage=lineage)
         letter["replayed_as"] = [*letter.get("replayed_as", []), new_id]
         self._redis.set(keys.dead(job_id), json.dumps(letter), keepttl=True)
         return new_id
 
-    def replay_all(self, publish: Callable[[JobMessage], None]) -> dict[str, str]:
+    def replay_all(self, deliver: Callable[[JobMessage], Delivery]) -> dict[str, str]:
         """Replay every dead letter not replayed yet; returns old id -> new id."""
         replayed: dict[str, str] = {}
         for letter in self.list():
             if not letter.get("replayed_as"):
-                new_id = self.replay(letter["job_id"], publish)
+                new_id = self.replay(letter["job_id"], deliver)
                 if new_id is not None:
                     replayed[letter["job_id"]] = new_id
         return replayed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from worker.jobs import SyncLeadJob
 
@@ -73,3 +73,14 @@ class JobMessage:
     def from_json(cls, text: str | bytes) -> JobMessage:
         """Rebuild a message from `to_json` output."""
         return cls.from_dict(json.loads(text))
+
+
+class Delivery(NamedTuple):
+    """A message as the broker stores it: the Redis list the workers consume, and the entry.
+
+    The policy layer writes a new job's delivery in the same script that records the job; how a
+    `JobMessage` becomes the broker's entry is the Celery glue's business (`worker.celery_wire`).
+    """
+
+    queue: str
+    entry: str

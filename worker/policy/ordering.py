@@ -135,7 +135,7 @@ class LeadOrdering:
         *,
         pipeline: redis.client.Pipeline | None = None,
     ) -> None:
-        """Leave every queue and drop the holds (the job is terminal, or was never published)."""
+        """Leave every queue and drop the holds (the job is terminal)."""
         self.release(job_id, lead_keys, pipeline=pipeline)
         target = pipeline or self._redis
         for queue in lead_queues(lead_keys):

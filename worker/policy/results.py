@@ -140,10 +140,6 @@ class ResultsStore:
         """A new record in state queued, expecting attempt 1."""
         self._write(job_id, {"s": QUEUED, "a": 0, "x": 1}, create=True, pipeline=pipeline)
 
-    def delete(self, job_id: str, *, pipeline: redis.client.Pipeline | None = None) -> None:
-        """Forget a record (used when publishing a new job failed)."""
-        (pipeline or self._redis).delete(keys.job(job_id))
-
     def claim(self, job_id: str, attempt: int, *, run_lease_s: float) -> tuple[Claim, float]:
         """Atomically decide whether this delivery may run; returns the verdict and, if busy, the
         seconds left on the other delivery's run lease."""

@@ -11,24 +11,26 @@ from worker.config import Settings
 from worker.jobs import SyncLeadJob
 from worker.policy import keys
 from worker.policy.lua import NOW_LUA
-from worker.policy.message import JobMessage
-from worker.policy.ordering import REGISTER_LUA, LeadOrdering, lead_queues
-from worker.policy.results import QUEUED, WRITE_RECORD_LUA, ResultsStore, field_args
+from worker.policy.message import Delivery, JobMessage
+from worker.policy.ordering import REGISTER_LUA, lead_queues
+from worker.policy.results import QUEUED, WRITE_RECORD_LUA, field_args
 
-# KEYS[1] job record; KEYS[2] schedule; KEYS[3..] the job's lead queues. ARGV[1] record TTL (s);
-# ARGV[2] job id; ARGV[3] order counter key; ARGV[4] message JSON; ARGV[5] its requeue delay (ms);
-# ARGV[6..] record field/value pairs. Creates the record, queues the job behind earlier jobs on its
-# lead keys and books its safety-net copy in the schedule, in one round trip.
+# KEYS[1] job record; KEYS[2] schedule; KEYS[3] the broker's queue; KEYS[4..] the job's lead
+# queues. ARGV[1] record TTL (s); ARGV[2] job id; ARGV[3] order counter key; ARGV[4] message JSON;
+# ARGV[5] its requeue delay (ms); ARGV[6] the broker's entry; ARGV[7..] record field/value pairs.
+# Records the job, queues it behind earlier jobs on its lead keys, books its safety-net copy in the
+# schedule and puts it on the broker's queue, atomically and in one round trip.
 _SUBMIT = (
     WRITE_RECORD_LUA
     + REGISTER_LUA
     + NOW_LUA
     + """
-write_record(KEYS[1], ARGV[1], '1', ARGV, 6, now)
+write_record(KEYS[1], ARGV[1], '1', ARGV, 7, now)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[4])
 local queues = {}
-for i = 3, #KEYS do queues[i - 2] = KEYS[i] end
-return register_job(queues, ARGV[2], ARGV[3])
+for i = 4, #KEYS do queues[i - 3] = KEYS[i] end
+register_job(queues, ARGV[2], ARGV[3])
+return redis.call('LPUSH', KEYS[3], ARGV[6])
 """
 )
 _NEW_RECORD = field_args({"s": QUEUED, "a": 0, "x": 1})
@@ -38,40 +40,33 @@ def enqueue(
     client: redis.Redis,
     settings: Settings,
     job: SyncLeadJob,
-    publish: Callable[[JobMessage], None],
+    deliver: Callable[[JobMessage], Delivery],
     *,
     lineage: Iterable[str] | None = None,
 ) -> str:
-    """Record the job as queued, queue it behind earlier jobs on its lead keys, publish it, and
-    return its id; if publishing fails, the record and the queue places are rolled back.
+    """Record the job as queued, queue it behind earlier jobs on its lead keys, put its first
+    delivery (`deliver(message)`) on the broker's queue, and return its id.
 
-    A copy of the message also waits in the schedule for `requeue_after_s`: a message the broker
-    handed to a worker that died before recording it anywhere would otherwise be lost. The
-    runner's watchdog replaces that copy when the job starts, and it is gone when the job ends;
-    if it fires anyway, the attempt claim drops the duplicate.
+    All of it happens in one Redis script, so there is never a record without its message nor a
+    message without its record. A copy of the message also waits in the schedule for
+    `requeue_after_s`: a message the broker handed to a worker that died before recording it
+    anywhere would otherwise be lost. The runner's watchdog replaces that copy when the job
+    starts, and it is gone when the job ends; if it fires anyway, the attempt claim drops the
+    duplicate.
     """
     job_id = uuid.uuid4().hex
     message = JobMessage(job_id=job_id, job=job.to_message(), lineage=tuple(lineage or ()))
-    lead_keys = job.lead_keys()
-    watchdog = message.to_json()
+    delivery = deliver(message)
     client.register_script(_SUBMIT)(
-        keys=[keys.job(job_id), keys.SCHEDULE, *lead_queues(lead_keys)],
+        keys=[keys.job(job_id), keys.SCHEDULE, delivery.queue, *lead_queues(job.lead_keys())],
         args=[
             settings.result_ttl_s,
             job_id,
             keys.ORDER_SEQ,
-            watchdog,
+            message.to_json(),
             int(settings.requeue_after_s * 1000),
+            delivery.entry,
             *_NEW_RECORD,
         ],
     )
-    try:
-        publish(message)
-    except BaseException:
-        pipe = client.pipeline(transaction=True)
-        pipe.zrem(keys.SCHEDULE, watchdog)
-        ResultsStore(client, ttl_s=settings.result_ttl_s).delete(job_id, pipeline=pipe)
-        LeadOrdering(client).unregister(job_id, lead_keys, pipeline=pipe)
-        pipe.execute()
-        raise
     return job_id
