@@ -7,6 +7,7 @@ Redis clock), l lead id, y syncStatus, ec/em last error code and message, c/u cr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -177,25 +178,7 @@ class ResultsStore:
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         """The `leadsync status --json` object, or None for an unknown (or expired) id."""
-        raw = self._redis.hgetall(keys.job(job_id))
-        if not raw:
-            return None
-        rec = {keys.decode(k): keys.decode(v) for k, v in raw.items()}
-        error = None
-        if "em" in rec or "ec" in rec:
-            code = rec.get("ec")
-            error = error_info(int(code) if code else None, rec.get("em", ""))
-        lead_id = rec.get("l")
-        return {
-            "job_id": job_id,
-            "state": rec.get("s"),
-            "attempts": int(rec.get("a", 0)),
-            "lead_id": int(lead_id) if lead_id else None,
-            "sync_status": rec.get("y"),
-            "error": error,
-            "created_at": _iso(rec.get("c")),
-            "updated_at": _iso(rec.get("u")),
-        }
+        return decode_status(job_id, self._redis.hgetall(keys.job(job_id)))
 
     def _write(
         self,
@@ -207,6 +190,29 @@ class ResultsStore:
     ) -> None:
         args = [self._ttl_s, "1" if create else "0", *field_args(fields)]
         self._update(keys=[keys.job(job_id)], args=args, client=pipeline)
+
+
+def decode_status(job_id: str, raw: Mapping[Any, Any]) -> dict[str, Any] | None:
+    """The status object from a record's `HGETALL` reply (sync or asyncio client, decoded or
+    not); None for an empty reply: an unknown or expired id."""
+    if not raw:
+        return None
+    rec = {keys.decode(k): keys.decode(v) for k, v in raw.items()}
+    error = None
+    if "em" in rec or "ec" in rec:
+        code = rec.get("ec")
+        error = error_info(int(code) if code else None, rec.get("em", ""))
+    lead_id = rec.get("l")
+    return {
+        "job_id": job_id,
+        "state": rec.get("s"),
+        "attempts": int(rec.get("a", 0)),
+        "lead_id": int(lead_id) if lead_id else None,
+        "sync_status": rec.get("y"),
+        "error": error,
+        "created_at": _iso(rec.get("c")),
+        "updated_at": _iso(rec.get("u")),
+    }
 
 
 def retrying_fields(attempts: int, next_attempt: int, error: dict[str, Any]) -> dict[str, Any]:
