@@ -1,11 +1,17 @@
-"""The one path by which a job enters the queue: producers and dead-letter replay share it."""
+"""The one path by which a job enters the queue: producers and dead-letter replay share it.
+
+`prepare` builds the script call without touching Redis; `enqueue` runs it on a `redis.Redis`
+client and `enqueue_async` on a `redis.asyncio` one (the HTTP intake's event loop).
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 import redis
+import redis.asyncio
 
 from worker.config import Settings
 from worker.jobs import SyncLeadJob
@@ -36,6 +42,40 @@ return redis.call('LPUSH', KEYS[3], ARGV[6])
 _NEW_RECORD = field_args({"s": QUEUED, "a": 0, "x": 1})
 
 
+class Submission(NamedTuple):
+    """One job's `_SUBMIT` call, prepared without touching Redis: its new id, keys and arguments."""
+
+    job_id: str
+    keys: list[str]
+    args: list[Any]
+
+
+def prepare(
+    settings: Settings,
+    job: SyncLeadJob,
+    deliver: Callable[[JobMessage], Delivery],
+    *,
+    lineage: Iterable[str] | None = None,
+) -> Submission:
+    """A fresh job id and the `_SUBMIT` keys and arguments that enqueue `job` under it (pure)."""
+    job_id = uuid.uuid4().hex
+    message = JobMessage(job_id=job_id, job=job.to_message(), lineage=tuple(lineage or ()))
+    delivery = deliver(message)
+    return Submission(
+        job_id,
+        keys=[keys.job(job_id), keys.SCHEDULE, delivery.queue, *lead_queues(job.lead_keys())],
+        args=[
+            settings.result_ttl_s,
+            job_id,
+            keys.ORDER_SEQ,
+            message.to_json(),
+            int(settings.requeue_after_s * 1000),
+            delivery.entry,
+            *_NEW_RECORD,
+        ],
+    )
+
+
 def enqueue(
     client: redis.Redis,
     settings: Settings,
@@ -54,19 +94,20 @@ def enqueue(
     starts, and it is gone when the job ends; if it fires anyway, the attempt claim drops the
     duplicate.
     """
-    job_id = uuid.uuid4().hex
-    message = JobMessage(job_id=job_id, job=job.to_message(), lineage=tuple(lineage or ()))
-    delivery = deliver(message)
-    client.register_script(_SUBMIT)(
-        keys=[keys.job(job_id), keys.SCHEDULE, delivery.queue, *lead_queues(job.lead_keys())],
-        args=[
-            settings.result_ttl_s,
-            job_id,
-            keys.ORDER_SEQ,
-            message.to_json(),
-            int(settings.requeue_after_s * 1000),
-            delivery.entry,
-            *_NEW_RECORD,
-        ],
-    )
-    return job_id
+    submission = prepare(settings, job, deliver, lineage=lineage)
+    client.register_script(_SUBMIT)(keys=submission.keys, args=submission.args)
+    return submission.job_id
+
+
+async def enqueue_async(
+    client: redis.asyncio.Redis,
+    settings: Settings,
+    job: SyncLeadJob,
+    deliver: Callable[[JobMessage], Delivery],
+    *,
+    lineage: Iterable[str] | None = None,
+) -> str:
+    """`enqueue` over a `redis.asyncio` client: the same prepared script call, awaited."""
+    submission = prepare(settings, job, deliver, lineage=lineage)
+    await client.register_script(_SUBMIT)(keys=submission.keys, args=submission.args)
+    return submission.job_id
