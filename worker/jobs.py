@@ -11,9 +11,11 @@ from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -190,6 +192,25 @@ def validate_job(data: Mapping[str, Any] | None = None, /, **fields: Any) -> Syn
         return SyncLeadJob.model_validate(payload)
     except ValidationError as error:
         raise InvalidJob([_describe(item) for item in error.errors()]) from None
+
+
+# The workspace field's rules (its type and `_key_text`), for a default added to a checked job.
+_WORKSPACE = TypeAdapter(Annotated[KeyText, AfterValidator(_check_key_text)])
+
+
+def in_workspace(job: SyncLeadJob, workspace: str | None) -> SyncLeadJob:
+    """`job` with `workspace` (a producer's MARKETO_WORKSPACE) unless it names its own.
+
+    Only the added name is checked, by the model's rules for the field, so a validated job is not
+    validated again; a bad name raises `InvalidJob` for the workspace field.
+    """
+    if workspace is None or job.workspace is not None:
+        return job
+    try:
+        name = _WORKSPACE.validate_python(workspace)
+    except ValidationError as error:
+        raise InvalidJob([("workspace", _describe(item)[1]) for item in error.errors()]) from None
+    return job.model_copy(update={"workspace": name})
 
 
 def _describe(item: Any) -> tuple[str, str]:

@@ -1,4 +1,9 @@
-"""Producers' side: validate a job, record it and put it on the queue (Python API and CLI)."""
+"""Producers' side: validate a job, record it and put it on the queue.
+
+`enqueue_sync_lead` and `job_status` serve the Python API and the CLI over a sync Redis client;
+`submit_job` and `job_status_async` serve the HTTP intake's event loop over `redis.asyncio`, for a
+job already validated by the same job model (`worker.jobs.validate_job`).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+import redis.asyncio
 
 from worker.celery_app import configure
 from worker.celery_wire import task_delivery
 from worker.config import Settings
 from worker.embedded import resolve_redis_url
-from worker.jobs import validate_job
-from worker.policy import JobMessage, ResultsStore, enqueue
+from worker.jobs import SyncLeadJob, in_workspace, validate_job
+from worker.policy import JobMessage, ResultsStore, enqueue, keys
 from worker.policy.message import Delivery
+from worker.policy.results import decode_status
+from worker.policy.submit import enqueue_async
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,19 @@ class Connection:
     def delivery(self, message: JobMessage) -> Delivery:
         """The entry that puts `message` on the workers' queue."""
         return task_delivery(message, self.settings.queue)
+
+    def open_async(self) -> redis.asyncio.Redis:
+        """A `redis.asyncio` client on the same server (and timeouts) as `redis`.
+
+        Its connections belong to the event loop that first uses them: open it in that loop.
+        """
+        given = self.redis.connection_pool.connection_kwargs
+        timeouts = {
+            name: given[name]
+            for name in ("socket_timeout", "socket_connect_timeout")
+            if given.get(name) is not None
+        }
+        return redis.asyncio.Redis.from_url(self.url, decode_responses=True, **timeouts)
 
 
 @functools.cache
@@ -75,9 +96,20 @@ def enqueue_sync_lead(
         fields["workspace"] = workspace
     job = validate_job({name: value for name, value in fields.items() if value is not None})
     job_id = enqueue(connection.redis, settings, job, connection.delivery)
-    from worker.ops.metrics import JOBS_ENQUEUED  # not at import: `leadsync worker` sets it up
+    _count_enqueued()
+    return job_id
 
-    JOBS_ENQUEUED.inc()
+
+async def submit_job(
+    job: SyncLeadJob, *, connection: Connection, client: redis.asyncio.Redis
+) -> str:
+    """Enqueue one job that `validate_job` already accepted, over `client` (`redis.asyncio`, on
+    `connection`'s server); returns its job id. The HTTP intake's path: the same script and
+    message as `enqueue_sync_lead`, and the connection's default workspace the same way.
+    """
+    job = in_workspace(job, connection.settings.workspace)
+    job_id = await enqueue_async(client, connection.settings, job, connection.delivery)
+    _count_enqueued()
     return job_id
 
 
@@ -85,3 +117,14 @@ def job_status(job_id: str, *, connection: Connection | None = None) -> dict[str
     """The job's status object (as `leadsync status --json` prints it), or None if unknown."""
     connection = connection or connect()
     return ResultsStore(connection.redis, ttl_s=connection.settings.result_ttl_s).get(job_id)
+
+
+async def job_status_async(job_id: str, *, client: redis.asyncio.Redis) -> dict[str, Any] | None:
+    """`job_status` over a `redis.asyncio` client."""
+    return decode_status(job_id, await client.hgetall(keys.job(job_id)))
+
+
+def _count_enqueued() -> None:
+    from worker.ops.metrics import JOBS_ENQUEUED  # not at import: `leadsync worker` sets it up
+
+    JOBS_ENQUEUED.inc()
