@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import redis
 import structlog
 from kombu.exceptions import OperationalError
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,7 +32,7 @@ def create_app(
     settings: Settings, intake_settings: IntakeSettings, connection: Connection | None = None
 ) -> Starlette:
     """Build the intake for one process; `connection` defaults to the producer's `connect`."""
-    state = IntakeState.build(connection or connect(settings), intake_settings)
+    state = IntakeState(connection or connect(settings), intake_settings)
     if not intake_settings.api_keys:
         log.warning("intake.no_api_keys", hint="set LEADSYNC_API_KEYS; /v1 answers 401 until then")
     routes = [
@@ -43,8 +45,15 @@ def create_app(
         *bridge_routes(settings),  # the legacy syncLead bridge, when LEADSYNC_LEGACY_* are set
         metrics_mount(state.connection.redis, settings),
     ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await state.close()  # the async Redis client, opened by the first request that used it
+
     app = Starlette(
         routes=routes,
+        lifespan=lifespan,
         exception_handlers={
             ClientError: _client_error,
             HTTPException: _http_error,
@@ -63,9 +72,8 @@ async def healthz(_: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     """Redis answers PING, so jobs can be accepted."""
-    client = intake_of(request).connection.redis
     try:
-        await run_in_threadpool(client.ping)
+        await intake_of(request).ping()
     except (redis.RedisError, OSError):
         return JSONResponse({"status": "redis unavailable"}, status_code=503)
     return JSONResponse({"status": "ready"})

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -36,7 +35,7 @@ from worker.intake.bridge_wire import (
 )
 from worker.intake.errors import ClientError
 from worker.intake.state import intake_of
-from worker.jobs import InvalidJob
+from worker.jobs import InvalidJob, validate_job
 from worker.policy.keys import PREFIX
 from worker.sandbox.wsdl import render as render_wsdl
 
@@ -94,7 +93,7 @@ class LegacyBridge:
                 raise LegacyFault(20012, f"Request not understood: over {MAX_BODY_BYTES} bytes")
             call = parse_sync_lead(body)
             self._check_signature(call.auth)
-            job_id = await run_in_threadpool(self._enqueue_once, request, body, call)
+            job_id = await self._enqueue_once(request, body, call)
             return await self._answer(request, job_id, call)
         except LegacyFault as error:
             return Response(fault(error.code, error.message), 500, media_type=CONTENT_TYPE)
@@ -116,18 +115,20 @@ class LegacyBridge:
         if abs(time.time() - signed_at.timestamp()) > TIMESTAMP_WINDOW_S:
             raise LegacyFault(20016, "Request Expired")
 
-    def _enqueue_once(self, request: Request, body: bytes, call: LegacyCall) -> str:
+    async def _enqueue_once(self, request: Request, body: bytes, call: LegacyCall) -> str:
         """The job for these exact signed bytes: enqueued by the first arrival, found by retries."""
         state = intake_of(request)
         digest = hashlib.sha256(body).hexdigest()
         try:
-            result, _ = state.once.run(
-                f"{PREFIX}bridge:{digest}",
-                digest,
-                ttl_s=REQUEST_TTL_S,
-                work=lambda: {"job_id": state.enqueue([call.job])[0]},
+            job = validate_job(call.job)
+
+            async def work() -> dict[str, Any]:
+                return {"job_id": (await state.enqueue([job]))[0]}
+
+            result, _ = await state.once.run(
+                f"{PREFIX}bridge:{digest}", digest, ttl_s=REQUEST_TTL_S, work=work
             )
-        except InvalidJob as error:
+        except InvalidJob as error:  # the job's own fields, or the default workspace
             code = 20101 if "lead key" in str(error) else 20017
             raise LegacyFault(code, f"Invalid request: {error}") from None
         except ClientError:
@@ -140,7 +141,7 @@ class LegacyBridge:
         state = intake_of(request)
         deadline = time.monotonic() + self.wait_s
         while True:
-            status = await run_in_threadpool(state.status, job_id) or {}
+            status = await state.status(job_id) or {}
             if status.get("state") == "synced":
                 body = success_sync_lead(
                     status["lead_id"], status["sync_status"], _record(status, call)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,6 +21,7 @@ from worker.intake.forms import COOKIE_FIELD, FormConfig
 from worker.intake.once import fingerprint
 from worker.intake.state import IntakeState, intake_of
 from worker.intake.validation import checked
+from worker.jobs import SyncLeadJob
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_FORM_FIELDS = 200
@@ -70,7 +70,7 @@ def _preflight(request: Request, origin: str | None, cors: dict[str, str]) -> Re
 async def _post(request: Request, form: FormConfig, cors: dict[str, str]) -> Response:
     intake = intake_of(request)
     address = request.client.host if request.client else "unknown"
-    await run_in_threadpool(intake.form_rate.hit, address)
+    await intake.form_rate.hit(address)
     if media_type(request) not in FORM_TYPES:
         raise ClientError(415, "send a form post", [("Content-Type", " or ".join(FORM_TYPES))])
     body = await read_body(request, limit_bytes=intake.settings.form_max_body_bytes)
@@ -80,7 +80,7 @@ async def _post(request: Request, form: FormConfig, cors: dict[str, str]) -> Res
         # Look accepted so a bot learns nothing; nothing is enqueued.
         job_id = secrets.token_hex(16)
     else:
-        job_id = await run_in_threadpool(_enqueue_once, intake, form, _fields(form, values, cookie))
+        job_id = await _enqueue_once(intake, form, _job(form, values, cookie))
     if _wants_json(request) or not form.thank_you_url:
         return JSONResponse({"job_id": job_id}, status_code=202, headers=cors)
     return RedirectResponse(form.thank_you_url, status_code=303, headers=cors)
@@ -106,7 +106,7 @@ async def _parse_form(request: Request, body: bytes, limit_bytes: int) -> dict[s
     return values
 
 
-def _fields(form: FormConfig, values: dict[str, str], cookie: str | None) -> dict[str, Any]:
+def _job(form: FormConfig, values: dict[str, str], cookie: str | None) -> SyncLeadJob:
     fields: dict[str, Any] = {
         "attributes": {
             attribute: values[field]
@@ -134,12 +134,15 @@ def _form_field(form: FormConfig, field: str) -> str:
     return form.email_field if "email" in field.replace(",", " ").split() else field
 
 
-def _enqueue_once(intake: IntakeState, form: FormConfig, fields: dict[str, Any]) -> str:
-    result, _ = intake.once.run(
-        keys.form_post(form.name, fingerprint(fields)),
+async def _enqueue_once(intake: IntakeState, form: FormConfig, job: SyncLeadJob) -> str:
+    async def work() -> dict[str, Any]:
+        return {"job_id": (await intake.enqueue([job]))[0]}
+
+    result, _ = await intake.once.run(
+        keys.form_post(form.name, fingerprint(job.to_message())),
         "form",
         ttl_s=intake.settings.form_dedupe_window_s,
-        work=lambda: {"job_id": intake.enqueue([fields])[0]},
+        work=work,
     )
     return str(result["job_id"])
 

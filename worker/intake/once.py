@@ -3,18 +3,20 @@
 The first request takes the key with an atomic `SET NX` placeholder, enqueues, then replaces the
 placeholder with its job ids. A concurrent duplicate sees the placeholder and waits for those ids;
 a later one reads them at once. If the first request fails, it removes its own placeholder only.
+Runs on the intake's event loop over `redis.asyncio`: a waiting duplicate sleeps without a thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import redis
+import redis.asyncio
 
 from worker.intake.errors import ClientError
 
@@ -39,20 +41,25 @@ def fingerprint(value: Any) -> str:
 class OnceStore:
     """Keys that remember the first request's result; `fingerprint` tells a reuse from a replay."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.asyncio.Redis) -> None:
         self._redis = client
         self._release = client.register_script(_RELEASE)
 
-    def run(
-        self, key: str, fingerprint: str, *, ttl_s: int, work: Callable[[], dict[str, Any]]
+    async def run(
+        self,
+        key: str,
+        fingerprint: str,
+        *,
+        ttl_s: int,
+        work: Callable[[], Awaitable[dict[str, Any]]],
     ) -> tuple[dict[str, Any], bool]:
-        """`work()`'s result and True if first for `key`, else the first one's and False."""
+        """`await work()`'s result and True if first for `key`, else the first one's and False."""
         deadline = time.monotonic() + WAIT_FOR_FIRST_S
         while True:
             placeholder = json.dumps({"fp": fingerprint, "holder": secrets.token_hex(8)})
-            if self._redis.set(key, placeholder, nx=True, ex=PENDING_TTL_S):
-                return self._hold(key, placeholder, fingerprint, ttl_s, work), True
-            raw = self._redis.get(key)
+            if await self._redis.set(key, placeholder, nx=True, ex=PENDING_TTL_S):
+                return await self._hold(key, placeholder, fingerprint, ttl_s, work), True
+            raw = await self._redis.get(key)
             if raw is None:
                 continue  # the first request failed and let go: try to take the key
             record = json.loads(raw)
@@ -71,20 +78,20 @@ class OnceStore:
                     [("Idempotency-Key", "retry when the first request has finished")],
                     headers={"Retry-After": "1"},
                 )
-            time.sleep(POLL_S)
+            await asyncio.sleep(POLL_S)
 
-    def _hold(
+    async def _hold(
         self,
         key: str,
         placeholder: str,
         fingerprint: str,
         ttl_s: int,
-        work: Callable[[], dict[str, Any]],
+        work: Callable[[], Awaitable[dict[str, Any]]],
     ) -> dict[str, Any]:
         try:
-            result = work()
+            result = await work()
         except BaseException:
-            self._release(keys=[key], args=[placeholder])
+            await self._release(keys=[key], args=[placeholder])
             raise
-        self._redis.set(key, json.dumps({"fp": fingerprint, "result": result}), ex=ttl_s)
+        await self._redis.set(key, json.dumps({"fp": fingerprint, "result": result}), ex=ttl_s)
         return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-import redis
+import redis.asyncio
 
 from worker.config import RateLimit
 from worker.intake import keys
@@ -21,13 +21,13 @@ return {count, redis.call('PTTL', KEYS[1])}
 class ClientRateLimit:
     """At most `limit.calls` posts per client address in each window of `limit.window_s`."""
 
-    def __init__(self, client: redis.Redis, limit: RateLimit) -> None:
+    def __init__(self, client: redis.asyncio.Redis, limit: RateLimit) -> None:
         self._limit = limit
         self._hit = client.register_script(_HIT)
 
-    def hit(self, address: str) -> None:
+    async def hit(self, address: str) -> None:
         """Count one post; refuses with 429 and Retry-After once the window's budget is spent."""
-        count, left_ms = self._hit(
+        count, left_ms = await self._hit(
             keys=[keys.rate(address)], args=[int(self._limit.window_s * 1000)]
         )
         if int(count) > self._limit.calls:

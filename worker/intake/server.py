@@ -22,7 +22,7 @@ def make_server(app: Starlette, *, access_log: bool = False) -> uvicorn.Server:
     """A uvicorn server for `app`; X-Forwarded-For is trusted from the addresses uvicorn trusts."""
     config = uvicorn.Config(
         app,
-        lifespan="off",
+        lifespan="on",  # shutdown closes the app's async Redis client
         access_log=access_log,
         log_config=None,  # leadsync's logging pipeline, configured by the caller, handles records
         proxy_headers=True,

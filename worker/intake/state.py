@@ -1,47 +1,82 @@
-"""What every intake route shares: the producer connection and the Redis-backed guards."""
+"""What every intake route shares: the producer connection and the Redis-backed guards.
+
+Routes run on uvicorn's event loop and reach Redis through one `redis.asyncio` client, never a
+thread: the client is opened on first use inside the serving loop (its connections belong to that
+loop; `create_app` may run in another thread before any loop exists) and closed at shutdown.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import asyncio
+from typing import Any, NamedTuple
 
+import redis.asyncio
 from starlette.requests import Request
 
 from worker.intake.auth import ApiKeys
 from worker.intake.once import OnceStore
 from worker.intake.ratelimit import ClientRateLimit
 from worker.intake.settings import IntakeSettings
-from worker.producer import Connection, enqueue_sync_lead, job_status
+from worker.jobs import SyncLeadJob
+from worker.producer import Connection, job_status_async, submit_job
 
 
-@dataclass(frozen=True)
-class IntakeState:
-    """Built once by `create_app`; routes reach it through `request.app.state.intake`."""
+class _LoopRedis(NamedTuple):
+    """The async client and the guards on it, for the one event loop they were opened in."""
 
-    connection: Connection
-    settings: IntakeSettings
-    api_keys: ApiKeys
+    loop: asyncio.AbstractEventLoop
+    client: redis.asyncio.Redis
     once: OnceStore
     form_rate: ClientRateLimit
 
-    @classmethod
-    def build(cls, connection: Connection, settings: IntakeSettings) -> IntakeState:
-        """Wire the guards to the producer's Redis client."""
-        return cls(
-            connection=connection,
-            settings=settings,
-            api_keys=ApiKeys(settings.api_keys),
-            once=OnceStore(connection.redis),
-            form_rate=ClientRateLimit(connection.redis, settings.form_rate_limit),
-        )
 
-    def enqueue(self, jobs: list[dict[str, Any]]) -> list[str]:
-        """Enqueue already checked jobs through the producer's one enqueue path."""
-        return [enqueue_sync_lead(**fields, connection=self.connection) for fields in jobs]
+class IntakeState:
+    """Built once by `create_app`; routes reach it through `request.app.state.intake`."""
 
-    def status(self, job_id: str) -> dict[str, Any] | None:
+    def __init__(self, connection: Connection, settings: IntakeSettings) -> None:
+        self.connection = connection
+        self.settings = settings
+        self.api_keys = ApiKeys(settings.api_keys)
+        self._redis: _LoopRedis | None = None
+
+    @property
+    def once(self) -> OnceStore:
+        """Idempotency keys and the form double-post guard."""
+        return self._loop_redis().once
+
+    @property
+    def form_rate(self) -> ClientRateLimit:
+        """The per-address form post limit."""
+        return self._loop_redis().form_rate
+
+    async def enqueue(self, jobs: list[SyncLeadJob]) -> list[str]:
+        """Enqueue jobs the job model already accepted, through the producer's one enqueue path."""
+        client = self._loop_redis().client
+        return [await submit_job(job, connection=self.connection, client=client) for job in jobs]
+
+    async def status(self, job_id: str) -> dict[str, Any] | None:
         """The job's status object, as `leadsync status --json` prints it."""
-        return job_status(job_id, connection=self.connection)
+        return await job_status_async(job_id, client=self._loop_redis().client)
+
+    async def ping(self) -> None:
+        """Raise `redis.RedisError` unless Redis answers PING."""
+        await self._loop_redis().client.ping()
+
+    async def close(self) -> None:
+        """Close the async client (at shutdown, in its loop); a later request opens a new one."""
+        current, self._redis = self._redis, None
+        if current is not None and current.loop is asyncio.get_running_loop():
+            await current.client.aclose()
+
+    def _loop_redis(self) -> _LoopRedis:
+        loop = asyncio.get_running_loop()
+        current = self._redis
+        if current is None or current.loop is not loop:
+            client = self.connection.open_async()
+            limit = self.settings.form_rate_limit
+            current = _LoopRedis(loop, client, OnceStore(client), ClientRateLimit(client, limit))
+            self._redis = current
+        return current
 
 
 def intake_of(request: Request) -> IntakeState:

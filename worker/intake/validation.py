@@ -1,4 +1,4 @@
-"""Turning parsed JSON or form values into checked job fields, through the one job model."""
+"""Turning parsed JSON or form values into checked jobs, through the one job model."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from typing import Any
 from worker.intake.body import DuplicateKeys
 from worker.intake.errors import ClientError
 from worker.intake.settings import MAX_BATCH_JOBS
-from worker.jobs import InvalidJob, validate_job
+from worker.jobs import InvalidJob, SyncLeadJob, validate_job
 
 
-def job_fields(value: Any, *, path: str = "") -> dict[str, Any]:
-    """The job's fields once the job model accepted them; errors name `path` + the field."""
+def single_job(value: Any, *, path: str = "") -> SyncLeadJob:
+    """The job once the job model accepted it; errors name `path` + the field."""
     return checked(_job_mapping(value, path), path=path)
 
 
-def batch_fields(body: Any) -> list[dict[str, Any]]:
+def batch_jobs(body: Any) -> list[SyncLeadJob]:
     """Every job of a `{"jobs": [...]}` batch, all checked before any is enqueued."""
     if isinstance(body, DuplicateKeys):
         raise _invalid([(body.duplicate(), "is given more than once")])
@@ -27,10 +27,10 @@ def batch_fields(body: Any) -> list[dict[str, Any]]:
     if not isinstance(jobs, list) or not 1 <= len(jobs) <= MAX_BATCH_JOBS:
         raise _invalid([("jobs", f"must be a list of 1 to {MAX_BATCH_JOBS} jobs")])
     errors: list[tuple[str, str]] = []
-    checked_jobs: list[dict[str, Any]] = []
+    checked_jobs: list[SyncLeadJob] = []
     for index, item in enumerate(jobs):
         try:
-            checked_jobs.append(job_fields(item, path=f"jobs.{index}."))
+            checked_jobs.append(single_job(item, path=f"jobs.{index}."))
         except ClientError as error:
             errors += error.errors
     if errors:
@@ -45,10 +45,11 @@ def is_batch(body: Any) -> bool:
     return isinstance(body, dict) and "jobs" in body
 
 
-def checked(fields: dict[str, Any], *, path: str = "") -> dict[str, Any]:
-    """Validate a field mapping; returns the job's message form (what the producer is given)."""
+def checked(fields: dict[str, Any], *, path: str = "") -> SyncLeadJob:
+    """Validate a field mapping once; the job goes to the producer as is, and its JSON-safe
+    `to_message()` form is what idempotency fingerprints digest."""
     try:
-        return validate_job(fields).to_message()
+        return validate_job(fields)
     except InvalidJob as error:
         raise _invalid([(path + field, rule) for field, rule in error.errors]) from None
     except TypeError:
