@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.jobs import MAX_ATTRIBUTES, InvalidJob, validate_job
+from worker.jobs import MAX_ATTRIBUTES, InvalidJob, in_workspace, validate_job
 
 
 def refused(**fields: object) -> list[tuple[str, str]]:
@@ -100,3 +100,15 @@ def test_lead_keys_name_every_key_with_the_email_lowercased() -> None:
     assert job.lead_keys() == {
         "id": "7", "fsp": "CUSTOM:X1", "cookie": "id:1&token:2", "email": "ann@example.com",
     }  # fmt: skip
+
+
+def test_a_default_workspace_is_checked_like_the_field_and_never_overrides_the_jobs() -> None:
+    job = validate_job(email="a@example.com")
+    assert in_workspace(job, "Europe") == validate_job(email="a@example.com", workspace="Europe")
+    assert in_workspace(job, None) is job
+    own = validate_job(email="a@example.com", workspace="Asia")
+    assert in_workspace(own, "Europe") is own
+    for bad in ("", " ", "x" * 256, "a\x01"):
+        with pytest.raises(InvalidJob) as caught:
+            in_workspace(job, bad)
+        assert caught.value.errors == refused(email="a@example.com", workspace=bad)

@@ -8,7 +8,7 @@ import redis
 
 from worker.marketo.result import SyncResult
 from worker.policy import keys
-from worker.policy.results import Claim, ResultsStore, error_info
+from worker.policy.results import Claim, ResultsStore, decode_status, error_info
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -98,3 +98,12 @@ def test_a_finished_record_uses_at_most_600_bytes(rds: redis.Redis) -> None:
     store.claim(synced, 1, run_lease_s=100)
     store.mark_synced(synced, SyncResult(lead_id=2_147_483_647, status="CREATED"))
     assert int(rds.memory_usage(keys.job(synced)) or 0) <= 600
+
+
+def test_the_status_decodes_from_a_raw_reply_as_from_a_decoded_one(rds: redis.Redis) -> None:
+    store = ResultsStore(rds, ttl_s=3600)
+    store.create("j1")
+    decoded = rds.hgetall(keys.job("j1"))
+    raw = {k.encode(): v.encode() for k, v in decoded.items()}
+    assert decode_status("j1", raw) == decode_status("j1", decoded) == store.get("j1")
+    assert decode_status("j1", {}) is None

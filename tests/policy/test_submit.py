@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
 import redis
+import redis.asyncio
 
 from worker.config import Settings
 from worker.jobs import validate_job
@@ -14,7 +16,7 @@ from worker.policy import keys
 from worker.policy.message import Delivery, JobMessage
 from worker.policy.runner import JobRunner, Outcome
 from worker.policy.schedule import Scheduler
-from worker.policy.submit import enqueue
+from worker.policy.submit import enqueue, enqueue_async
 
 from .delivery import TEST_QUEUE, recording
 from .test_runner import make_all_due
@@ -74,3 +76,23 @@ def test_a_message_that_cannot_be_encoded_leaves_nothing(
     with pytest.raises(ValueError):
         enqueue(rds, settings, validate_job(email="a@example.com"), unencodable)
     assert rds.keys("*") == []
+
+
+def test_the_asyncio_enqueue_writes_the_same_record_message_and_safety_net(
+    rds: redis.Redis, redis_url: str, settings: Settings, published: list[JobMessage]
+) -> None:
+    async def submit() -> str:
+        client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+        try:
+            job = validate_job(email="a@example.com")
+            return await enqueue_async(client, settings, job, recording(published.append))
+        finally:
+            await client.aclose()
+
+    job_id = asyncio.run(submit())
+    [message] = published
+    assert message.job_id == job_id
+    assert rds.lrange(TEST_QUEUE, 0, -1) == [message.to_json()]
+    assert rds.hget(keys.job(job_id), "s") == "queued"
+    assert rds.zrange(keys.SCHEDULE, 0, -1) == [message.to_json()]
+    assert rds.zrange(keys.lead_queue("email", "a@example.com"), 0, -1) == [job_id]
