@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -43,6 +44,17 @@ def rest(sandbox: Any) -> Rest:
     return Rest(sandbox.base_url)
 
 
+@pytest.fixture
+def soap(sandbox: Any) -> Iterator[SoapClient]:
+    """leadsync's SOAP client on the same sandbox, with its default credentials."""
+    with SoapClient(
+        endpoint=sandbox.soap_endpoint,
+        user_id=DEFAULT_USER_ID,
+        encryption_key=Secret(DEFAULT_ENCRYPTION_KEY),
+    ) as client:
+        yield client
+
+
 def test_the_identity_service_issues_a_bearer_token_and_refuses_bad_credentials(
     sandbox: Any,
 ) -> None:
@@ -80,23 +92,17 @@ def test_sync_leads_creates_updates_and_skips_with_reasons(rest: Rest) -> None:
 
 
 def test_a_lead_written_over_soap_reads_over_rest_and_the_other_way_round(
-    rest: Rest, sandbox: Any
+    rest: Rest, soap: SoapClient
 ) -> None:
-    soap = SoapClient(
-        endpoint=sandbox.soap_endpoint,
-        user_id=DEFAULT_USER_ID,
-        encryption_key=Secret(DEFAULT_ENCRYPTION_KEY),
-    )
-    with soap:
-        job = validate_job(email="soap@example.com", attributes={"Company": "S"})
-        by_soap = soap.sync_lead(job)
-        found = rest.get(
-            "/rest/v1/leads.json", filterType="email", filterValues="soap@example.com",
-            fields="email,company",
-        )["result"]  # fmt: skip
-        assert found == [{"id": by_soap.lead_id, "email": "soap@example.com", "company": "S"}]
-        [by_rest] = rest.sync({"email": "rest@example.com", "firstName": "Rae"})["result"]
-        again = soap.sync_lead(validate_job(email="rest@example.com"))
+    job = validate_job(email="soap@example.com", attributes={"Company": "S"})
+    by_soap = soap.sync_lead(job)
+    found = rest.get(
+        "/rest/v1/leads.json", filterType="email", filterValues="soap@example.com",
+        fields="email,company",
+    )["result"]  # fmt: skip
+    assert found == [{"id": by_soap.lead_id, "email": "soap@example.com", "company": "S"}]
+    [by_rest] = rest.sync({"email": "rest@example.com", "firstName": "Rae"})["result"]
+    again = soap.sync_lead(validate_job(email="rest@example.com"))
     assert (again.lead_id, again.status) == (by_rest["id"], "UPDATED")
 
 
@@ -148,16 +154,10 @@ def test_expired_tokens_answer_602_and_the_next_fetch_gets_a_new_one(
 
 
 def test_a_soap_foreign_id_is_the_rest_field_foreign_sys_person_id(
-    rest: Rest, sandbox: Any
+    rest: Rest, soap: SoapClient, sandbox: Any
 ) -> None:
-    soap = SoapClient(
-        endpoint=sandbox.soap_endpoint,
-        user_id=DEFAULT_USER_ID,
-        encryption_key=Secret(DEFAULT_ENCRYPTION_KEY),
-    )
-    with soap:
-        job = validate_job(foreign_sys_person_id="003A", foreign_sys_type="SFDC", email="f@x.com")
-        by_soap = soap.sync_lead(job)
+    job = validate_job(foreign_sys_person_id="003A", foreign_sys_type="SFDC", email="f@x.com")
+    by_soap = soap.sync_lead(job)
     record = {"foreignSysPersonId": "003A", "email": "g@x.com"}
     [by_rest] = rest.sync(record, lookupField="foreignSysPersonId")["result"]
     assert (by_rest["id"], by_rest["status"]) == (by_soap.lead_id, "updated")
