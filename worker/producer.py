@@ -125,11 +125,6 @@ async def job_status_async(job_id: str, *, client: redis.asyncio.Redis) -> dict[
 
 
 def _count_enqueued() -> None:
-    _enqueued_counter().inc()
-
-
-@functools.cache
-def _enqueued_counter() -> Any:
     from worker.ops.metrics import JOBS_ENQUEUED  # not at import: `leadsync worker` sets it up
 
-    return JOBS_ENQUEUED
+    JOBS_ENQUEUED.inc()

@@ -7,7 +7,6 @@ client and `enqueue_async` on a `redis.asyncio` one (the HTTP intake's event loo
 from __future__ import annotations
 
 import uuid
-import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -41,8 +40,6 @@ return redis.call('LPUSH', KEYS[3], ARGV[6])
 """
 )
 _NEW_RECORD = field_args({"s": QUEUED, "a": 0, "x": 1})
-# Each client's `_SUBMIT` script object, made once: registering hashes the whole script.
-_SCRIPTS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 class Submission(NamedTuple):
@@ -98,7 +95,7 @@ def enqueue(
     duplicate.
     """
     submission = prepare(settings, job, deliver, lineage=lineage)
-    _script(client)(keys=submission.keys, args=submission.args)
+    client.register_script(_SUBMIT)(keys=submission.keys, args=submission.args)
     return submission.job_id
 
 
@@ -112,12 +109,5 @@ async def enqueue_async(
 ) -> str:
     """`enqueue` over a `redis.asyncio` client: the same prepared script call, awaited."""
     submission = prepare(settings, job, deliver, lineage=lineage)
-    await _script(client)(keys=submission.keys, args=submission.args)
+    await client.register_script(_SUBMIT)(keys=submission.keys, args=submission.args)
     return submission.job_id
-
-
-def _script(client: redis.Redis | redis.asyncio.Redis) -> Any:
-    script = _SCRIPTS.get(client)
-    if script is None:
-        script = _SCRIPTS[client] = client.register_script(_SUBMIT)
-    return script
