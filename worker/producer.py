@@ -20,6 +20,7 @@ from worker.config import Settings
 from worker.embedded import resolve_redis_url
 from worker.jobs import SyncLeadJob, in_workspace, validate_job
 from worker.policy import JobMessage, ResultsStore, enqueue, keys
+from worker.policy.async_scripts import AsyncScripts
 from worker.policy.message import Delivery
 from worker.policy.results import decode_status
 from worker.policy.submit import enqueue_async
@@ -100,15 +101,13 @@ def enqueue_sync_lead(
     return job_id
 
 
-async def submit_job(
-    job: SyncLeadJob, *, connection: Connection, client: redis.asyncio.Redis
-) -> str:
-    """Enqueue one job that `validate_job` already accepted, over `client` (`redis.asyncio`, on
+async def submit_job(job: SyncLeadJob, *, connection: Connection, scripts: AsyncScripts) -> str:
+    """Enqueue one job that `validate_job` already accepted, through `scripts` (on
     `connection`'s server); returns its job id. The HTTP intake's path: the same script and
     message as `enqueue_sync_lead`, and the connection's default workspace the same way.
     """
     job = in_workspace(job, connection.settings.workspace)
-    job_id = await enqueue_async(client, connection.settings, job, connection.delivery)
+    job_id = await enqueue_async(scripts, connection.settings, job, connection.delivery)
     _count_enqueued()
     return job_id
 

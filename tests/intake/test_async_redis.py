@@ -13,6 +13,7 @@ from tests.intake.conftest import QUEUE, queued
 from worker.config import Settings
 from worker.intake.once import OnceStore
 from worker.jobs import validate_job
+from worker.policy.async_scripts import AsyncScripts
 from worker.producer import Connection, enqueue_sync_lead, submit_job
 
 
@@ -79,13 +80,13 @@ def test_submit_job_enqueues_as_enqueue_sync_lead_does(
     connection = Connection(settings=settings, url=redis_url, redis=redis_client)
 
     async def submit(email: str, **fields: str) -> str:
-        client = connection.open_async()
+        scripts = AsyncScripts(connection.open_async())
         try:
             return await submit_job(
-                validate_job(email=email, **fields), connection=connection, client=client
+                validate_job(email=email, **fields), connection=connection, scripts=scripts
             )
         finally:
-            await client.aclose()
+            await scripts.aclose()
 
     before = REGISTRY.get_sample_value("leadsync_jobs_enqueued_total") or 0.0
     asyncio.run(submit("a@example.com"))

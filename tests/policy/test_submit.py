@@ -13,6 +13,7 @@ from worker.config import Settings
 from worker.jobs import validate_job
 from worker.marketo.result import SyncResult
 from worker.policy import keys
+from worker.policy.async_scripts import AsyncScripts
 from worker.policy.message import Delivery, JobMessage
 from worker.policy.runner import JobRunner, Outcome
 from worker.policy.schedule import Scheduler
@@ -82,12 +83,12 @@ def test_the_asyncio_enqueue_writes_the_same_record_message_and_safety_net(
     rds: redis.Redis, redis_url: str, settings: Settings, published: list[JobMessage]
 ) -> None:
     async def submit() -> str:
-        client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+        scripts = AsyncScripts(redis.asyncio.Redis.from_url(redis_url, decode_responses=True))
         try:
             job = validate_job(email="a@example.com")
-            return await enqueue_async(client, settings, job, recording(published.append))
+            return await enqueue_async(scripts, settings, job, recording(published.append))
         finally:
-            await client.aclose()
+            await scripts.aclose()
 
     job_id = asyncio.run(submit())
     [message] = published

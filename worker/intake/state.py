@@ -1,8 +1,9 @@
 """What every intake route shares: the producer connection and the Redis-backed guards.
 
 Routes run on uvicorn's event loop and reach Redis through one `redis.asyncio` client, never a
-thread: the client is opened on first use inside the serving loop (its connections belong to that
-loop; `create_app` may run in another thread before any loop exists) and closed at shutdown.
+thread, and enqueue through `AsyncScripts` on connections of that client's server: both are
+opened on first use inside the serving loop (their connections belong to that loop; `create_app`
+may run in another thread before any loop exists) and closed at shutdown.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from worker.intake.once import OnceStore
 from worker.intake.ratelimit import ClientRateLimit
 from worker.intake.settings import IntakeSettings
 from worker.jobs import SyncLeadJob
+from worker.policy.async_scripts import AsyncScripts
 from worker.producer import Connection, job_status_async, submit_job
 
 
@@ -26,6 +28,7 @@ class _LoopRedis(NamedTuple):
 
     loop: asyncio.AbstractEventLoop
     client: redis.asyncio.Redis
+    scripts: AsyncScripts
     once: OnceStore
     form_rate: ClientRateLimit
 
@@ -51,8 +54,8 @@ class IntakeState:
 
     async def enqueue(self, jobs: list[SyncLeadJob]) -> list[str]:
         """Enqueue jobs the job model already accepted, through the producer's one enqueue path."""
-        client = self._loop_redis().client
-        return [await submit_job(job, connection=self.connection, client=client) for job in jobs]
+        scripts = self._loop_redis().scripts
+        return [await submit_job(job, connection=self.connection, scripts=scripts) for job in jobs]
 
     async def status(self, job_id: str) -> dict[str, Any] | None:
         """The job's status object, as `leadsync status --json` prints it."""
@@ -66,6 +69,7 @@ class IntakeState:
         """Close the async client (at shutdown, in its loop); a later request opens a new one."""
         current, self._redis = self._redis, None
         if current is not None and current.loop is asyncio.get_running_loop():
+            await current.scripts.aclose()
             await current.client.aclose()
 
     def _loop_redis(self) -> _LoopRedis:
@@ -73,8 +77,8 @@ class IntakeState:
         current = self._redis
         if current is None or current.loop is not loop:
             client = self.connection.open_async()
-            limit = self.settings.form_rate_limit
-            current = _LoopRedis(loop, client, OnceStore(client), ClientRateLimit(client, limit))
+            rate = ClientRateLimit(client, self.settings.form_rate_limit)
+            current = _LoopRedis(loop, client, AsyncScripts(client), OnceStore(client), rate)
             self._redis = current
         return current
 

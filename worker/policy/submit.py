@@ -1,7 +1,7 @@
 """The one path by which a job enters the queue: producers and dead-letter replay share it.
 
 `prepare` builds the script call without touching Redis; `enqueue` runs it on a `redis.Redis`
-client and `enqueue_async` on a `redis.asyncio` one (the HTTP intake's event loop).
+client and `enqueue_async` through `AsyncScripts` (the HTTP intake's event loop).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import redis
-import redis.asyncio
 
 from worker.config import Settings
 from worker.jobs import SyncLeadJob
 from worker.policy import keys
+from worker.policy.async_scripts import AsyncScripts
 from worker.policy.lua import NOW_LUA
 from worker.policy.message import Delivery, JobMessage
 from worker.policy.ordering import REGISTER_LUA, lead_queues
@@ -100,14 +100,14 @@ def enqueue(
 
 
 async def enqueue_async(
-    client: redis.asyncio.Redis,
+    scripts: AsyncScripts,
     settings: Settings,
     job: SyncLeadJob,
     deliver: Callable[[JobMessage], Delivery],
     *,
     lineage: Iterable[str] | None = None,
 ) -> str:
-    """`enqueue` over a `redis.asyncio` client: the same prepared script call, awaited."""
+    """`enqueue` on asyncio: the same prepared script call, awaited."""
     submission = prepare(settings, job, deliver, lineage=lineage)
-    await client.register_script(_SUBMIT)(keys=submission.keys, args=submission.args)
+    await scripts.run(_SUBMIT, submission.keys, submission.args)
     return submission.job_id

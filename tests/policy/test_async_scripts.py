@@ -1,0 +1,95 @@
+"""AsyncScripts: EVALSHA on connections of its own, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+import redis
+import redis.asyncio
+
+from worker.policy.async_scripts import AsyncScripts
+
+ECHO = "redis.call('SET', KEYS[1], ARGV[1]) return ARGV[1]"
+
+
+def scenario(redis_url: str, steps: Callable[[AsyncScripts], Awaitable[None]]) -> None:
+    async def run() -> None:
+        client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+        scripts = AsyncScripts(client)
+        try:
+            await steps(scripts)
+        finally:
+            await scripts.aclose()
+            await client.aclose()
+
+    asyncio.run(run())
+
+
+def test_a_script_the_server_lacks_is_loaded_and_run(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    async def steps(scripts: AsyncScripts) -> None:
+        assert await scripts.run(ECHO, ["k"], ["a & <b>"]) == "a & <b>"
+        redis_client.script_flush()  # as after a restart without the script cache
+        assert await scripts.run(ECHO, ["k"], ["again"]) == "again"
+
+    scenario(redis_url, steps)
+    assert redis_client.get("k") == "again"
+
+
+def test_concurrent_calls_each_get_a_connection_and_idle_ones_are_reused(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    before = len(redis_client.client_list())
+
+    async def steps(scripts: AsyncScripts) -> None:
+        replies = await asyncio.gather(*(scripts.run(ECHO, [f"k{i}"], [i]) for i in range(5)))
+        assert replies == ["0", "1", "2", "3", "4"]
+        opened = len(redis_client.client_list()) - before
+        assert 1 <= opened <= 5
+        for i in range(20):
+            await scripts.run(ECHO, ["k"], [i])
+        assert len(redis_client.client_list()) - before == opened
+
+    scenario(redis_url, steps)
+    assert len(redis_client.client_list()) == before  # aclose closed them
+
+
+def test_connections_the_server_closed_while_idle_are_replaced(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    before = {client["id"] for client in redis_client.client_list()}
+
+    async def steps(scripts: AsyncScripts) -> None:
+        await asyncio.gather(*(scripts.run(ECHO, ["k"], [i]) for i in range(3)))
+        for client in redis_client.client_list():
+            if client["id"] not in before:  # every idle one of ours, as a server restart would
+                redis_client.client_kill_filter(_id=client["id"])
+        assert await scripts.run(ECHO, ["k"], ["after"]) == "after"
+
+    scenario(redis_url, steps)
+    assert redis_client.get("k") == "after"
+
+
+def test_a_script_error_raises_and_the_next_call_works(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    async def steps(scripts: AsyncScripts) -> None:
+        with pytest.raises(redis.ResponseError):
+            await scripts.run("return redis.call('INCR', KEYS[1])", ["k"], [])
+        assert await scripts.run(ECHO, ["n"], ["fine"]) == "fine"
+
+    redis_client.set("k", "not a number")
+    scenario(redis_url, steps)
+
+
+def test_an_unreachable_server_raises_a_connection_error() -> None:
+    async def run() -> None:
+        client = redis.asyncio.Redis.from_url("redis://127.0.0.1:1/0")
+        with pytest.raises(redis.ConnectionError):
+            await AsyncScripts(client).run(ECHO, ["k"], ["v"])
+        await client.aclose()
+
+    asyncio.run(run())
