@@ -27,13 +27,15 @@ _ENVELOPE = (
 
 @dataclass(frozen=True)
 class Reply:
-    """One canned answer; `reset` closes the socket with RST instead of answering."""
+    """One canned answer; `reset` closes the socket with RST instead of answering, `then_close`
+    answers and then closes it, unannounced, as a server whose keep-alive timeout ran out."""
 
     status: int = 200
     body: bytes = b""
     content_type: str = "text/xml;charset=UTF-8"
     delay_s: float = 0.0
     reset: bool = False
+    then_close: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ def _handler(state: FakeMarketo) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             self.wfile.write(reply.body)
+            self.close_connection = reply.then_close
 
         def log_message(self, format: str, *args: object) -> None:
             pass

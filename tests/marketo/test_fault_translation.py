@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
+import ssl
+
 import pytest
 import requests
-import urllib3
 import zeep.exceptions
 from lxml import etree
 
@@ -19,6 +21,7 @@ from worker.marketo import (
     fault_code,
     translate,
 )
+from worker.marketo.http import ConnectTimeout, ReadTimeout
 from worker.marketo.transport_errors import translated_errors
 
 FACTS_CODES: dict[int, type[MarketoError]] = {
@@ -85,10 +88,13 @@ def test_an_unknown_code_is_permanent_and_no_code_is_transient() -> None:
         requests.ConnectTimeout("connect"),
         requests.ReadTimeout("read"),
         requests.ConnectionError("reset by peer"),
-        urllib3.exceptions.ConnectTimeoutError("connect"),
-        urllib3.exceptions.ReadTimeoutError(None, "/soap", "read"),  # type: ignore[arg-type]
-        urllib3.exceptions.ProtocolError("Connection aborted", ConnectionResetError()),
-        urllib3.exceptions.NewConnectionError(None, "refused"),  # type: ignore[arg-type]
+        ConnectTimeout("connect"),
+        ReadTimeout("read"),
+        ConnectionResetError(104, "Connection reset by peer"),
+        ConnectionRefusedError(111, "Connection refused"),
+        http.client.RemoteDisconnected("Remote end closed connection without response"),
+        http.client.IncompleteRead(b"<soap", 100),
+        ssl.SSLCertVerificationError("certificate verify failed"),
         zeep.exceptions.TransportError("Server returned HTTP status 502", status_code=502),
         zeep.exceptions.TransportError("invalid XML", status_code=503, content=b"<html>"),
         zeep.exceptions.XMLSyntaxError("not XML"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from datetime import datetime
 
 import pytest
@@ -221,6 +222,40 @@ def test_connections_are_kept_alive_between_calls(client: SoapClient, marketo: F
     assert len({r.client_port for r in marketo.requests}) == 1
 
 
+def test_a_connection_the_server_closed_while_idle_is_replaced(
+    client: SoapClient, marketo: FakeMarketo
+) -> None:
+    marketo.queue(Reply(body=sync_lead_reply().body, then_close=True))
+    client.sync_lead(SyncLeadJob(email="a@example.com"))
+    time.sleep(0.2)  # the server's close reaches the idle connection
+    client.sync_lead(SyncLeadJob(email="a@example.com"))  # no error: a fresh connection
+    assert len({r.client_port for r in marketo.requests}) == 2
+
+
+def test_a_proxy_from_the_environment_carries_the_calls(
+    make_client: object, marketo: FakeMarketo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    # The fake server plays the proxy: it sees what a proxy would, and answers.
+    monkeypatch.setenv("http_proxy", f"http://ann:s%40fe@127.0.0.1:{marketo.port}")
+    client = make_client(endpoint="http://marketo.invalid/soap/mktows/2_3")  # type: ignore[operator]
+    assert client.sync_lead(SyncLeadJob(email="a@example.com")).lead_id is not None
+    [request] = marketo.requests
+    assert request.path == "http://marketo.invalid/soap/mktows/2_3"
+    assert request.headers["Proxy-Authorization"] == "Basic " + "YW5uOnNAZmU="  # ann:s@fe
+
+
+def test_a_proxy_reached_over_https_is_refused_with_a_clear_error(
+    make_client: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("no_proxy", "NO_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("https_proxy", "https://proxy.example:3128")
+    with pytest.raises(ValueError, match="proxy must be an http:// URL"):
+        make_client(endpoint="https://marketo.example/soap/mktows/2_3")  # type: ignore[operator]
+
+
 def test_the_wsdl_is_parsed_once_per_process(make_client: object) -> None:
     first = make_client()  # type: ignore[operator]
     misses = _parse_wsdl.cache_info().misses
@@ -322,12 +357,29 @@ def test_a_refused_connection_is_transient(make_client: object) -> None:
         client.sync_lead(SyncLeadJob(email="a@example.com"))
 
 
-def test_connect_and_read_timeouts_are_set_separately(make_client: object) -> None:
-    # The read timeout is exercised over HTTP above; a connect timeout needs an unroutable
-    # address, which this closed network lacks, so the setting itself is checked.
-    client = make_client(connect_timeout_s=1.5, read_timeout_s=7.0)  # type: ignore[operator]
-    timeout = client._zeep.transport.timeout
-    assert (timeout.connect_timeout, timeout.read_timeout) == (1.5, 7.0)
+def test_an_endpoint_that_never_accepts_hits_the_connect_timeout(make_client: object) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        # Once its accept queue is full, Linux drops further SYNs: a connect() then just waits.
+        fillers = [socket.socket() for _ in range(4)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        try:
+            client = make_client(  # type: ignore[operator]
+                endpoint=f"http://127.0.0.1:{port}/soap/mktows/2_3",
+                connect_timeout_s=0.3,
+                read_timeout_s=30.0,
+            )
+            started = time.monotonic()
+            with pytest.raises(TransientError, match="connect timeout"):
+                client.sync_lead(SyncLeadJob(email="a@example.com"))
+            assert time.monotonic() - started < 10  # the connect timeout, not the read one
+        finally:
+            for filler in fillers:
+                filler.close()
 
 
 @pytest.mark.skipif(not REAL_WSDL.is_file(), reason="../shared/marketo is not present")

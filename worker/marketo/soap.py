@@ -1,7 +1,7 @@
 """The Marketo SOAP client: signed syncLead and syncMultipleLeads calls over zeep.
 
 One `SoapClient` per worker process: the WSDL is parsed once per location for the whole process,
-every client keeps one urllib3 pool (HTTP keep-alive), and each send gets a fresh signature.
+every client keeps its own keep-alive connections, and each send gets a fresh signature.
 No Celery, no Redis: retries and limits belong to the policy layer.
 """
 
@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
 import zeep
@@ -25,7 +24,7 @@ from zeep.wsdl import Document
 from worker.config import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S, Secret, Settings
 from worker.jobs import SyncLeadJob
 from worker.marketo.errors import PermanentError, TransientError
-from worker.marketo.http import PoolTransport, connection_pool
+from worker.marketo.http import KeepAlivePool, PoolTransport
 from worker.marketo.result import SyncResult, SyncStatus
 from worker.marketo.signing import authentication_header
 from worker.marketo.transport_errors import translated_errors
@@ -72,18 +71,17 @@ class SoapClient:
         read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
         workspace: str | None = None,
     ) -> None:
-        if urlparse(endpoint).scheme not in ("http", "https"):
-            raise ValueError(f"endpoint must be an http(s) URL, got {endpoint!r}")
+        self._pool = KeepAlivePool(
+            endpoint, connect_timeout_s=connect_timeout_s, read_timeout_s=read_timeout_s
+        )
         self.endpoint = endpoint
         self.user_id = user_id
         self.workspace = workspace
         self._key = encryption_key
-        self._pool = connection_pool(endpoint)
-        transport = PoolTransport(
-            self._pool, connect_timeout_s=connect_timeout_s, read_timeout_s=read_timeout_s
-        )
         self._zeep = zeep.Client(
-            load_wsdl(wsdl or PACKAGED_WSDL), transport=transport, settings=_ZEEP_SETTINGS
+            load_wsdl(wsdl or PACKAGED_WSDL),
+            transport=PoolTransport(self._pool),
+            settings=_ZEEP_SETTINGS,
         )
         # Marketo: ignore the address inside the WSDL and call the instance endpoint.
         self._service = self._zeep.create_service(BINDING, endpoint)

@@ -1,4 +1,4 @@
-"""The one boundary where zeep and requests failures become leadsync's `MarketoError` tree.
+"""The one boundary where zeep, HTTP and socket failures become leadsync's `MarketoError` tree.
 
 Marketo's fault code is read from `detail/serviceException/code` (any prefix), else from the
 leading digits of the faultstring; everything without a code (HTTP 5xx pages, empty or non-XML
@@ -8,24 +8,31 @@ encryption key or signature can leak through an exception's text.
 
 from __future__ import annotations
 
+import http.client
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import requests
-import urllib3
 import zeep.exceptions
 from lxml import etree
 
 from worker.marketo.errors import MarketoError, PermanentError, TransientError, error_for_code
+from worker.marketo.http import ConnectTimeout, ReadTimeout
 
 _LEADING_CODE = re.compile(r"^\s*(\d+)")
 _CODE_PREFIX = re.compile(r"^\s*\d+\s*-\s*")
 _REDACTED = "[redacted]"
 
 
-# What zeep, requests (fetching a WSDL by URL) and urllib3 (every call) raise.
-FOREIGN_ERRORS = (zeep.exceptions.Error, requests.RequestException, urllib3.exceptions.HTTPError)
+# What zeep, requests (fetching a WSDL or a REST token) and `worker.marketo.http` (every SOAP
+# call: http.client and the socket under it) raise.
+FOREIGN_ERRORS = (
+    zeep.exceptions.Error,
+    requests.RequestException,
+    http.client.HTTPException,
+    OSError,
+)
 
 
 @contextmanager
@@ -66,12 +73,12 @@ def fault_code(fault: zeep.exceptions.Fault) -> int | None:
 
 
 def _describe_transport(error: Exception) -> str:
-    # Calls go through urllib3; a WSDL fetched by URL goes through requests.
-    if isinstance(error, requests.ConnectTimeout | urllib3.exceptions.ConnectTimeoutError):
+    # SOAP calls go through http.client; a WSDL fetched by URL and REST go through requests.
+    if isinstance(error, requests.ConnectTimeout | ConnectTimeout):
         return "connect timeout: Marketo did not accept the connection in time"
-    if isinstance(error, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
+    if isinstance(error, requests.ReadTimeout | ReadTimeout):
         return "read timeout: no answer in time (the call may still have been applied)"
-    if isinstance(error, requests.ConnectionError | urllib3.exceptions.HTTPError):
+    if isinstance(error, requests.ConnectionError | http.client.HTTPException | OSError):
         return f"connection failed or was reset: {type(error).__name__}"
     if isinstance(error, zeep.exceptions.TransportError):
         content = error.content if isinstance(error.content, bytes) else b""
