@@ -195,7 +195,7 @@ def validate_job(data: Mapping[str, Any] | None = None, /, **fields: Any) -> Syn
 
 
 # The workspace field's rules (its type and `_key_text`), for a default added to a checked job.
-_WORKSPACE = TypeAdapter(Annotated[KeyText, AfterValidator(_check_key_text)])
+_WORKSPACE: TypeAdapter[str] = TypeAdapter(Annotated[KeyText, AfterValidator(_check_key_text)])
 
 
 def in_workspace(job: SyncLeadJob, workspace: str | None) -> SyncLeadJob:

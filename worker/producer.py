@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-import redis.asyncio
+from redis.asyncio import Redis as AsyncRedis
 
 from worker.celery_app import configure
 from worker.celery_wire import task_delivery
@@ -38,7 +38,7 @@ class Connection:
         """The entry that puts `message` on the workers' queue."""
         return task_delivery(message, self.settings.queue)
 
-    def open_async(self) -> redis.asyncio.Redis:
+    def open_async(self) -> AsyncRedis:
         """A `redis.asyncio` client on the same server (and timeouts) as `redis`.
 
         Its connections belong to the event loop that first uses them: open it in that loop.
@@ -49,7 +49,7 @@ class Connection:
             for name in ("socket_timeout", "socket_connect_timeout")
             if given.get(name) is not None
         }
-        return redis.asyncio.Redis.from_url(self.url, decode_responses=True, **timeouts)
+        return AsyncRedis.from_url(self.url, decode_responses=True, **timeouts)
 
 
 @functools.cache
@@ -118,7 +118,7 @@ def job_status(job_id: str, *, connection: Connection | None = None) -> dict[str
     return ResultsStore(connection.redis, ttl_s=connection.settings.result_ttl_s).get(job_id)
 
 
-async def job_status_async(job_id: str, *, client: redis.asyncio.Redis) -> dict[str, Any] | None:
+async def job_status_async(job_id: str, *, client: AsyncRedis) -> dict[str, Any] | None:
     """`job_status` over a `redis.asyncio` client."""
     return decode_status(job_id, await client.hgetall(keys.job(job_id)))
 

@@ -94,7 +94,7 @@ _STATUS_SCHEMA: dict[str, Any] = {
 
 _FORM_BODY = {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-_BEARER = [{"bearer": []}]
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",

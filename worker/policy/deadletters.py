@@ -8,6 +8,7 @@ Purging touches only dead letters, never live jobs.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -157,6 +158,6 @@ class DeadLetters:
         ids = [keys.decode(item) or "" for item in self._redis.zrange(keys.DEAD_INDEX, 0, -1)]
         return self.purge(ids)
 
-    def _trim_args(self) -> list[Any]:
+    def _trim_args(self) -> builtins.list[Any]:  # `list` here is the method above
         oldest_ms = _now_ms() - self._ttl_s * 1000
         return [self._settings.dead_max_count, oldest_ms, keys.DEAD_PREFIX]

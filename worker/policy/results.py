@@ -147,7 +147,7 @@ class ResultsStore:
         verdict, left_ms = self._claim(
             keys=[keys.job(job_id)], args=[attempt, int(run_lease_s * 1000), self._ttl_s]
         )
-        return Claim(keys.decode(verdict)), int(left_ms) / 1000
+        return Claim(keys.decode(verdict) or ""), int(left_ms) / 1000
 
     def renew(self, job_id: str, attempt: int, *, run_lease_s: float) -> bool:
         """Extend the run lease of an attempt that is still running (after a long limiter wait)."""
@@ -201,12 +201,12 @@ def decode_status(job_id: str, raw: Mapping[Any, Any]) -> dict[str, Any] | None:
     error = None
     if "em" in rec or "ec" in rec:
         code = rec.get("ec")
-        error = error_info(int(code) if code else None, rec.get("em", ""))
+        error = error_info(int(code) if code else None, rec.get("em") or "")
     lead_id = rec.get("l")
     return {
         "job_id": job_id,
         "state": rec.get("s"),
-        "attempts": int(rec.get("a", 0)),
+        "attempts": int(rec.get("a") or 0),
         "lead_id": int(lead_id) if lead_id else None,
         "sync_status": rec.get("y"),
         "error": error,
