@@ -11,11 +11,18 @@ from typing import Any
 
 import httpx
 import pytest
+import requests
 
 from tests.conftest import REPO
-from tests.ops.conftest import free_port
-from worker.ops.check import clock_skew_s, describe_skew
-from worker.sandbox import DEFAULT_ENCRYPTION_KEY, DEFAULT_USER_ID
+from tests.ops.conftest import add_fault, free_port
+from worker.config import Secret, Settings
+from worker.ops.check import check_rest_call, clock_skew_s, describe_skew
+from worker.sandbox import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_ENCRYPTION_KEY,
+    DEFAULT_USER_ID,
+)
 
 
 def check_env(redis_url: str, sandbox: Any, **extra: str) -> dict[str, str]:
@@ -29,6 +36,22 @@ def check_env(redis_url: str, sandbox: Any, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def rest_check_env(redis_url: str, sandbox: Any, **extra: str) -> dict[str, str]:
+    """`check_env` for MARKETO_API=rest against the sandbox's identity service and REST face."""
+    rest = {
+        "MARKETO_API": "rest",
+        "MARKETO_REST_ENDPOINT": f"{sandbox.base_url}/rest",
+        "MARKETO_REST_IDENTITY_URL": f"{sandbox.base_url}/identity",
+        "MARKETO_CLIENT_ID": DEFAULT_CLIENT_ID,
+        "MARKETO_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+    }
+    return check_env(redis_url, sandbox, **{**rest, **extra})
+
+
+def sandbox_calls(sandbox: Any) -> list[dict[str, Any]]:
+    return httpx.get(f"{sandbox.base_url}/_sandbox/calls").json()
 
 
 def leadsync_check(env: dict[str, str]) -> tuple[int, str]:
@@ -111,3 +134,93 @@ def test_an_unreachable_redis_and_a_bad_setting_are_reported(sandbox: Any) -> No
     code, out = leadsync_check({**env, "MARKETO_RATE_LIMIT": "fast"})
     assert code == 1
     assert "FAIL  config" in out and "MARKETO_RATE_LIMIT" in out
+
+
+def test_a_healthy_rest_setup_passes_with_its_own_token_and_writes_nothing(
+    redis_url: str, sandbox: Any
+) -> None:
+    code, out = leadsync_check(rest_check_env(redis_url, sandbox))
+    assert code == 0, out
+    assert out.count("ok  ") == 5, out
+    for step in ("config", "redis", "endpoint", "token", "REST call"):
+        assert f"ok    {step:12} " in out, out
+    assert f"client id {DEFAULT_CLIENT_ID}" in out
+    assert "token accepted; nothing was written" in out
+    assert "wsdl" not in out and "signed call" not in out
+    assert [(c["operation"], c["outcome"]) for c in sandbox_calls(sandbox)] == [
+        ("token", "ISSUED"),
+        ("getLeads", "OK"),
+    ]
+    assert httpx.get(f"{sandbox.base_url}/_sandbox/leads").json() in ([], {"leads": []})
+    # The sandbox hands out the same token until it expires: the check's own never shows.
+    token = httpx.post(
+        f"{sandbox.base_url}/identity/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+        },
+    ).json()["access_token"]
+    assert token not in out
+    assert DEFAULT_CLIENT_SECRET not in out
+
+
+def test_a_wrong_client_secret_is_named_and_never_printed(redis_url: str, sandbox: Any) -> None:
+    wrong = "not-the-secret-0123456789"
+    code, out = leadsync_check(rest_check_env(redis_url, sandbox, MARKETO_CLIENT_SECRET=wrong))
+    assert code == 1, out
+    assert "FAIL  token" in out
+    assert "check MARKETO_CLIENT_ID and MARKETO_CLIENT_SECRET" in out
+    assert wrong not in out and DEFAULT_CLIENT_SECRET not in out
+    assert "REST call" not in out
+    assert [c["operation"] for c in sandbox_calls(sandbox)] == ["token"]
+
+
+def test_an_unreachable_identity_service_names_its_variable(redis_url: str, sandbox: Any) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/identity"
+    code, out = leadsync_check(rest_check_env(redis_url, sandbox, MARKETO_REST_IDENTITY_URL=dead))
+    assert code == 1, out
+    assert f"FAIL  token        no token from {dead}/oauth/token: connection failed" in out
+    assert "check MARKETO_REST_IDENTITY_URL" in out
+    assert "ok    endpoint" in out and "REST call" not in out
+
+
+def test_a_rest_endpoint_without_the_rest_path_is_reported(redis_url: str, sandbox: Any) -> None:
+    code, out = leadsync_check(
+        rest_check_env(redis_url, sandbox, MARKETO_REST_ENDPOINT=sandbox.base_url)
+    )
+    assert code == 1, out
+    assert "ok    token" in out
+    assert "FAIL  REST call    the endpoint did not answer as Marketo REST: HTTP 404" in out
+    assert "check MARKETO_REST_ENDPOINT" in out
+
+
+@pytest.mark.parametrize(
+    ("fault", "ok", "said"),
+    [
+        ("603", False, "access denied (603): the API user of MARKETO_CLIENT_ID lacks permission"),
+        ("606", True, "token accepted, but Marketo is limiting this instance now (606: "),
+        ("615", True, "token accepted, but Marketo is limiting this instance now (615: "),
+        ("611", False, "Marketo refused the call: 611: System error"),
+    ],
+)
+def test_the_rest_probe_s_refusals_are_explained(
+    redis_url: str, sandbox: Any, fault: str, ok: bool, said: str
+) -> None:
+    add_fault(sandbox, "2147483647", fault)
+    code, out = leadsync_check(rest_check_env(redis_url, sandbox))
+    assert code == (0 if ok else 1), out
+    assert f"{'ok  ' if ok else 'FAIL'}  REST call    {said}" in out
+
+
+def test_a_token_refused_right_after_issue_points_at_the_instance(
+    redis_url: str, sandbox: Any
+) -> None:
+    settings = Settings.from_env(rest_check_env(redis_url, sandbox), env_file=None)
+    bogus = "f00dfeedf00dfeedf00dfeedf00dfeed:sj"
+    with requests.Session() as session:
+        finding = check_rest_call(settings, session, Secret(bogus))
+    assert not finding.ok
+    assert finding.message.startswith("the token was refused right after it was issued (601: ")
+    assert "MARKETO_REST_IDENTITY_URL and MARKETO_REST_ENDPOINT" in finding.message
+    assert bogus not in finding.message
