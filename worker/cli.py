@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     stats.set_defaults(handler=cmd_stats)
 
     check = commands.add_parser(
-        "check", help="validate config, Redis, WSDL, endpoint and one harmless signed call"
+        "check", help="validate config, Redis, the endpoint and one harmless Marketo call"
     )
     check.set_defaults(handler=cmd_check)
 
