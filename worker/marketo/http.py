@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import certifi
 from zeep.transports import Transport
@@ -118,7 +118,7 @@ class KeepAlivePool:
     def _new_connection(self) -> http.client.HTTPConnection:
         host, port = self._host, self._port
         if self._proxy is not None:
-            host, port = self._proxy.hostname, self._proxy.port or 80
+            host, port = str(self._proxy.hostname), self._proxy.port or 80
         if self._tls is None:
             return http.client.HTTPConnection(host, port, timeout=self.connect_timeout_s)
         connection = http.client.HTTPSConnection(
@@ -166,14 +166,14 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_certs or certifi.where())
 
 
-def _proxy_authorization(proxy: Any) -> dict[str, str]:
+def _proxy_authorization(proxy: SplitResult | None) -> dict[str, str]:
     if proxy is None or proxy.username is None:
         return {}
     credentials = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}"
     return {"Proxy-Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
 
 
-def _proxy_for(scheme: str, host: str) -> Any:
+def _proxy_for(scheme: str, host: str) -> SplitResult | None:
     proxy = urllib.request.getproxies().get(scheme)
     if not proxy or urllib.request.proxy_bypass(host):
         return None
