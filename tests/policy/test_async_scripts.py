@@ -93,3 +93,18 @@ def test_an_unreachable_server_raises_a_connection_error() -> None:
         await client.aclose()
 
     asyncio.run(run())
+
+
+def test_a_call_that_ends_after_aclose_closes_its_connection(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    before = len(redis_client.client_list())
+
+    async def steps(scripts: AsyncScripts) -> None:
+        call = asyncio.create_task(scripts.run(ECHO, ["k"], ["v"]))
+        await asyncio.sleep(0)  # the call is connecting or awaiting its reply...
+        await scripts.aclose()  # ...when the intake shuts down
+        assert await call == "v"
+        assert len(redis_client.client_list()) == before  # not kept for a next call
+
+    scenario(redis_url, steps)

@@ -38,6 +38,7 @@ class AsyncScripts:
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self._pool = client.connection_pool
         self._idle: list[AbstractConnection] = []
+        self._closed = False
 
     async def run(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """EVALSHA `script` (loading it when the server lacks it); returns the decoded reply."""
@@ -56,14 +57,15 @@ class AsyncScripts:
             except BaseException:  # a timeout or a cancellation: the reply may still come
                 await connection.disconnect()
                 raise
-            if len(self._idle) < MAX_IDLE_CONNECTIONS:
+            if not self._closed and len(self._idle) < MAX_IDLE_CONNECTIONS:
                 self._idle.append(connection)
             else:
                 await connection.disconnect()
             return reply
 
     async def aclose(self) -> None:
-        """Close the idle connections (the ones in use close when their calls end)."""
+        """Close the idle connections; the ones in use close when their calls end."""
+        self._closed = True
         await self._drop_idle()
 
     async def _drop_idle(self) -> None:
@@ -73,11 +75,12 @@ class AsyncScripts:
 
 
 async def _execute(connection: AbstractConnection, script: str, command: tuple[Any, ...]) -> Any:
-    await connection.send_packed_command(connection.pack_command(*command), check_health=False)
+    packed = connection.pack_command(*command)
+    await connection.send_packed_command(packed, check_health=False)
     try:
         return await connection.read_response()
     except NoScriptError:
         await connection.send_command("SCRIPT", "LOAD", script)
         await connection.read_response()
-        await connection.send_packed_command(connection.pack_command(*command))
+        await connection.send_packed_command(packed, check_health=False)
         return await connection.read_response()
