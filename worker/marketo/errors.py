@@ -7,8 +7,9 @@
     ├── QuotaError      20015: the daily quota is spent; wait for midnight America/Chicago
     └── PermanentError  anything else: retrying cannot help (bad key, bad field, bad request)
 
-Every foreign error (zeep faults, requests errors) becomes one of these at the client boundary, so
-the policy layer never sees transport exceptions. Messages carry Marketo's text, never credentials.
+Every foreign error (zeep faults; HTTP, socket and requests errors) becomes one of these at the
+client boundary, so the policy layer never sees transport exceptions. Messages carry Marketo's text,
+never credentials.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def translated_errors(secrets: Iterable[str] = ()) -> Iterator[None]:
 
 
 def translate(error: Exception, secrets: Iterable[str] = ()) -> MarketoError:
-    """The `MarketoError` for a zeep or requests failure, its message free of the given secrets."""
+    """The `MarketoError` for a foreign failure, its message free of the given secrets."""
     hidden = [secret for secret in secrets if secret]
     if isinstance(error, zeep.exceptions.Fault):
         code = fault_code(error)
