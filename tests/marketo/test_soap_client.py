@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
@@ -32,6 +33,7 @@ from worker.marketo import (
     TransientError,
     sign,
 )
+from worker.marketo.http import MAX_IDLE_CONNECTIONS
 from worker.marketo.soap import _parse_wsdl
 
 NS = "http://www.marketo.com/mktows/"
@@ -220,6 +222,23 @@ def test_connections_are_kept_alive_between_calls(client: SoapClient, marketo: F
     for _ in range(3):
         client.sync_lead(SyncLeadJob(email="a@example.com"))
     assert len({r.client_port for r in marketo.requests}) == 1
+
+
+def test_threads_sharing_a_client_each_get_a_connection(
+    client: SoapClient, marketo: FakeMarketo
+) -> None:
+    # A `--pool threads` worker shares one client between its threads.
+    def calls(thread: int) -> list[str]:
+        return [
+            client.sync_lead(SyncLeadJob(email=f"t{thread}-{i}@example.com")).status
+            for i in range(10)
+        ]
+
+    with ThreadPoolExecutor(max_workers=8) as threads:
+        statuses = [status for batch in threads.map(calls, range(8)) for status in batch]
+    assert len(statuses) == 80
+    assert len(marketo.requests) == 80
+    assert len(client._pool._idle) <= MAX_IDLE_CONNECTIONS
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(
