@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 import redis
 import redis.asyncio
 
+from tests.ops.servers import self_signed_certificate, tls_front, valkey_with_password
 from worker.policy.async_scripts import AsyncScripts
 
 ECHO = "redis.call('SET', KEYS[1], ARGV[1]) return ARGV[1]"
@@ -108,3 +110,25 @@ def test_a_call_that_ends_after_aclose_closes_its_connection(
         assert len(redis_client.client_list()) == before  # not kept for a next call
 
     scenario(redis_url, steps)
+
+
+def test_connections_use_the_clients_password_and_tls(
+    redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    # The intake's enqueue path must reach a Redis behind a password or TLS as its client does.
+    password = "valkey-pass-7c1e0b"
+    with valkey_with_password(tmp_path, password) as port:
+        scenario(f"redis://:{password}@127.0.0.1:{port}/0", echo_once)
+    try:
+        cert, key = self_signed_certificate(tmp_path)
+    except (FileNotFoundError, OSError):
+        pytest.skip("openssl is needed to make a test certificate")
+    plain_port = redis_client.connection_pool.connection_kwargs["port"]
+    with tls_front(plain_port, cert, key) as port:
+        scenario(
+            f"rediss://127.0.0.1:{port}/0?ssl_cert_reqs=required&ssl_ca_certs={cert}", echo_once
+        )
+
+
+async def echo_once(scripts: AsyncScripts) -> None:
+    assert await scripts.run(ECHO, ["k"], ["over the wire"]) == "over the wire"
