@@ -201,7 +201,8 @@ def test_a_rest_endpoint_without_the_rest_path_is_reported(redis_url: str, sandb
         ("603", False, "access denied (603): the API user of MARKETO_CLIENT_ID lacks permission"),
         ("606", True, "token accepted, but Marketo is limiting this instance now (606: "),
         ("615", True, "token accepted, but Marketo is limiting this instance now (615: "),
-        ("611", False, "Marketo refused the call: 611: System error"),
+        ("611", False, "Marketo had a passing problem (611: System error): run the check again"),
+        ("610", False, "Marketo refused the call: 610: "),
     ],
 )
 def test_the_rest_probe_s_refusals_are_explained(

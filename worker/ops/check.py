@@ -32,7 +32,7 @@ import requests
 from worker.config import ConfigError, Secret, Settings
 from worker.jobs import MAX_LEAD_ID, SyncLeadJob
 from worker.marketo import SoapClient
-from worker.marketo.errors import MarketoError
+from worker.marketo.errors import MarketoError, TransientError
 from worker.marketo.rest_auth import fetch_token
 from worker.marketo.rest_errors import check_answer
 from worker.marketo.soap import PACKAGED_WSDL, load_wsdl
@@ -296,7 +296,8 @@ def diagnose_rest(error: MarketoError) -> Finding:
 def verdict(
     step: str, error: MarketoError, api: str, limit_codes: set[int], accepted: str
 ) -> Finding:
-    """What both APIs' probes say alike: limited now, not Marketo at all, or refused."""
+    """What both APIs' probes say alike: limited now, not Marketo at all, a passing problem, or
+    refused."""
     if error.code in limit_codes:
         return Finding(
             step, True, f"{accepted} accepted, but Marketo is limiting this instance now ({error})"
@@ -307,6 +308,10 @@ def verdict(
             False,
             f"the endpoint did not answer as Marketo {api}: {error.message}: "
             f"check MARKETO_{api}_ENDPOINT",
+        )
+    if isinstance(error, TransientError):
+        return Finding(
+            step, False, f"Marketo had a passing problem ({error}): run the check again shortly"
         )
     return Finding(step, False, f"Marketo refused the call: {error}")
 
