@@ -2,11 +2,14 @@
 
 `app` is configured from the environment at import (so `celery -A worker.celery_app` works with
 REDIS_URL set); leadsync's entry points call `configure` again once they know the Redis URL.
+Celery's broker URL is that Redis URL in kombu's spelling (`broker_url_for`); leadsync's own Redis
+clients in the worker read the URL itself from `REDIS_URL_SETTING`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from celery import Celery
 from celery.signals import setup_logging
@@ -16,20 +19,24 @@ from worker.embedded import recorded_url
 from worker.logs import configure_logging
 
 TASK_NAME = "leadsync.sync_lead"
+REDIS_URL_SETTING = (
+    "leadsync_redis_url"  # the app setting holding the Redis URL as redis-py reads it
+)
 
 app = Celery("leadsync", include=["worker.tasks"])
 
 
-def configure(settings: Settings, broker_url: str | None) -> Celery:
-    """Apply leadsync's Celery settings; `broker_url` is the resolved Redis URL."""
-    app.conf.update(celery_settings(settings, broker_url))
+def configure(settings: Settings, redis_url: str | None) -> Celery:
+    """Apply leadsync's Celery settings for the resolved Redis URL."""
+    app.conf.update(celery_settings(settings, redis_url))
     return app
 
 
-def celery_settings(settings: Settings, broker_url: str | None) -> dict[str, Any]:
-    """leadsync's Celery configuration (the benchmarks' bare Celery baseline uses it too)."""
+def celery_settings(settings: Settings, redis_url: str | None) -> dict[str, Any]:
+    """leadsync's Celery configuration for the Redis at `redis_url` (spelled as REDIS_URL takes
+    it); the benchmarks' bare Celery baseline uses it too."""
     return dict(
-        broker_url=broker_url,
+        broker_url=broker_url_for(redis_url) if redis_url else None,
         broker_connection_retry_on_startup=True,
         # A message stays unacknowledged only while one attempt runs; waits between attempts live
         # in leadsync's own schedule, so the visibility timeout only has to outlast one attempt.
@@ -49,7 +56,19 @@ def celery_settings(settings: Settings, broker_url: str | None) -> dict[str, Any
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         worker_cancel_long_running_tasks_on_connection_loss=False,
+        **{REDIS_URL_SETTING: redis_url},
     )
+
+
+def broker_url_for(redis_url: str) -> str:
+    """`redis_url` as Celery's Redis transport takes it: kombu knows no `unix://` scheme and reads
+    a socket path from `redis+socket://PATH` and its database from `virtual_host`."""
+    parts = urlsplit(redis_url)
+    if parts.scheme != "unix":
+        return redis_url
+    pairs = parse_qsl(parts.query)
+    query = urlencode([("virtual_host" if name == "db" else name, value) for name, value in pairs])
+    return f"redis+socket://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
 @setup_logging.connect

@@ -15,7 +15,7 @@ import redis
 import structlog
 from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
 
-from worker.celery_app import TASK_NAME, app
+from worker.celery_app import REDIS_URL_SETTING, TASK_NAME, app
 from worker.celery_wire import task_delivery
 from worker.config import Settings
 from worker.logs import lead_summary
@@ -33,7 +33,7 @@ def _send(message: JobMessage) -> None:
 
 
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(app.conf.broker_url, decode_responses=True)
+    return redis.Redis.from_url(app.conf[REDIS_URL_SETTING], decode_responses=True)
 
 
 @functools.cache

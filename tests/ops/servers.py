@@ -19,11 +19,15 @@ from worker.embedded import valkey_binary
 
 
 @contextlib.contextmanager
-def valkey_with_password(folder: Path, password: str) -> Iterator[int]:
-    """valkey-server on a free port that requires `password`; yields the port."""
+def valkey_with_password(
+    folder: Path, password: str, *, unix_socket: Path | None = None
+) -> Iterator[int]:
+    """valkey-server on a free port (and `unix_socket` if given) that requires `password`; yields
+    the port."""
     port = free_port()
+    socket_options = ["--unixsocket", str(unix_socket)] if unix_socket else []
     process = subprocess.Popen(
-        [str(valkey_binary()), "--port", str(port), "--bind", "127.0.0.1",
+        [str(valkey_binary()), "--port", str(port), "--bind", "127.0.0.1", *socket_options,
          "--requirepass", password, "--save", "", "--appendonly", "no", "--dir", str(folder)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

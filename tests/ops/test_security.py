@@ -113,6 +113,23 @@ def test_redis_auth_works_through_redis_url(
     assert password not in logs
 
 
+def test_a_unix_socket_with_a_password_and_a_database_works_through_redis_url(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    password = "valkey-pass-unix-3d9e"
+    path = tmp_path / "valkey.sock"
+    with valkey_with_password(tmp_path, password, unix_socket=path):
+        url = f"unix://:{password}@{path}?db=2"
+        status, logs = run_one_job(worker_environment(url, sandbox.soap_endpoint), tmp_path / "w")
+        databases = [
+            redis.Redis(unix_socket_path=str(path), password=password, db=db).dbsize()
+            for db in (0, 2)
+        ]
+    assert status["state"] == "synced"
+    assert databases[0] == 0 and databases[1] > 0  # the broker's keys too: all in database 2
+    assert password not in logs
+
+
 def test_tls_works_through_a_rediss_url(
     redis_url: str, redis_client: redis.Redis, sandbox: Any, tmp_path: Path
 ) -> None:

@@ -112,13 +112,15 @@ def test_a_call_that_ends_after_aclose_closes_its_connection(
     scenario(redis_url, steps)
 
 
-def test_connections_use_the_clients_password_and_tls(
+def test_connections_use_the_clients_password_unix_socket_and_tls(
     redis_url: str, redis_client: redis.Redis, tmp_path: Path
 ) -> None:
     # The intake's enqueue path must reach a Redis behind a password or TLS as its client does.
     password = "valkey-pass-7c1e0b"
-    with valkey_with_password(tmp_path, password) as port:
+    path = tmp_path / "valkey.sock"
+    with valkey_with_password(tmp_path, password, unix_socket=path) as port:
         scenario(f"redis://:{password}@127.0.0.1:{port}/0", echo_once)
+        scenario(f"unix://:{password}@{path}?db=2", echo_once)
     try:
         cert, key = self_signed_certificate(tmp_path)
     except (FileNotFoundError, OSError):
