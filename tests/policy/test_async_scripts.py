@@ -112,24 +112,21 @@ def test_a_call_that_ends_after_aclose_closes_its_connection(
     scenario(redis_url, steps)
 
 
-def test_connections_use_the_clients_password_unix_socket_and_tls(
-    redis_url: str, redis_client: redis.Redis, tmp_path: Path
-) -> None:
-    # The intake's enqueue path must reach a Redis behind a password or TLS as its client does.
+def test_connections_use_the_clients_password_unix_socket_and_tls(tmp_path: Path) -> None:
+    # The intake's enqueue path must reach a Redis behind a password, a socket or TLS as its
+    # client does.
     password = "valkey-pass-7c1e0b"
     path = tmp_path / "valkey.sock"
     with valkey_with_password(tmp_path, password, unix_socket=path) as port:
         scenario(f"redis://:{password}@127.0.0.1:{port}/0", echo_once)
         scenario(f"unix://:{password}@{path}?db=2", echo_once)
-    try:
-        cert, key = self_signed_certificate(tmp_path)
-    except (FileNotFoundError, OSError):
-        pytest.skip("openssl is needed to make a test certificate")
-    plain_port = redis_client.connection_pool.connection_kwargs["port"]
-    with tls_front(plain_port, cert, key) as port:
-        scenario(
-            f"rediss://127.0.0.1:{port}/0?ssl_cert_reqs=required&ssl_ca_certs={cert}", echo_once
-        )
+        try:
+            cert, key = self_signed_certificate(tmp_path)
+        except (FileNotFoundError, OSError):
+            pytest.skip("openssl is needed to make a test certificate")
+        with tls_front(port, cert, key) as tls_port:
+            query = f"ssl_cert_reqs=required&ssl_ca_certs={cert}"
+            scenario(f"rediss://:{password}@127.0.0.1:{tls_port}/0?{query}", echo_once)
 
 
 async def echo_once(scripts: AsyncScripts) -> None:
