@@ -19,9 +19,7 @@ from worker.embedded import recorded_url
 from worker.logs import configure_logging
 
 TASK_NAME = "leadsync.sync_lead"
-REDIS_URL_SETTING = (
-    "leadsync_redis_url"  # the app setting holding the Redis URL as redis-py reads it
-)
+REDIS_URL_SETTING = "leadsync_redis_url"  # the Redis URL as given, for leadsync's own clients
 
 app = Celery("leadsync", include=["worker.tasks"])
 
