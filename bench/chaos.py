@@ -5,17 +5,22 @@
 
 Each scenario runs a private Valkey (append-only file, fsync every second), the sandbox as its own
 process behind a TCP gate this script can close, and `leadsync worker` processes, then prints
-accepted / synced / dead / lost / duplicated, where lost = accepted but not synced or dead at the
-end (its record missing or stuck), and duplicated = extra leads the sandbox holds for one job's
-email (every job has its own email). "repeats" counts jobs whose upsert Marketo applied more than
-once: harmless for an upsert, listed to show where at-least-once delivery showed through.
+accepted / synced / dead / pending / lost / duplicated once every job is synced or dead, or the
+scenario's wait is over. pending = not finished yet but held somewhere that will deliver it again
+(leadsync's schedule, the queue, or Celery's unacknowledged set): a job waiting out a long backoff.
+lost = not finished and held nowhere, or its record gone. duplicated = extra leads the sandbox holds
+for one job's email (every job has its own email). "repeats" counts jobs whose upsert Marketo
+applied more than once: harmless for an upsert, listed to show where at-least-once delivery showed
+through.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -38,7 +43,7 @@ from tests.conftest import WorkerProcess
 from tests.ops.servers import pump
 from worker.config import Settings
 from worker.embedded import free_port, launch
-from worker.policy import ResultsStore
+from worker.policy import ResultsStore, keys
 from worker.producer import connect, enqueue_sync_lead
 from worker.sandbox import DEFAULT_ENCRYPTION_KEY, DEFAULT_USER_ID
 
@@ -214,8 +219,20 @@ def wait_synced(running: Stack, job_ids: list[str], at_least: int) -> None:
     _wait_for(lambda: count(states(running, job_ids), "synced") >= at_least, timeout_s=300)
 
 
+def held(running: Stack) -> set[str]:
+    """Ids of the jobs some copy will deliver again: scheduled by leadsync, queued, unacked."""
+    client, queue = running.client, Settings.from_env(running.env, env_file=None).queue
+    ids = {json.loads(member)["job_id"] for member in client.zrange(keys.SCHEDULE, 0, -1)}
+    entries = client.lrange(queue, 0, -1)
+    entries += [json.loads(value)[0] for value in client.hvals("unacked")]  # [message, ex, key]
+    for entry in entries:
+        message = entry if isinstance(entry, dict) else json.loads(entry)
+        ids.add(json.loads(base64.b64decode(message["body"]))[0][0]["job_id"])
+    return ids
+
+
 def report(name: str, running: Stack, records: list[dict[str, Any]], **extra: Any) -> None:
-    """Print the scenario's line: accepted / synced / dead / lost / duplicated (+ details)."""
+    """Print the scenario's line: accepted / synced / dead / pending / lost / duplicated, more."""
     leads = httpx.get(f"{running.sandbox_url}/_sandbox/leads", timeout=60).json()
     leads = leads["leads"] if isinstance(leads, dict) else leads
     per_email = collections.Counter(lead.get("email") for lead in leads)
@@ -227,11 +244,15 @@ def report(name: str, running: Stack, records: list[dict[str, Any]], **extra: An
         if call.get("outcome") in ("CREATED", "UPDATED")
         for keys in call.get("keys", [])
     )
+    missing = sum(1 for r in records if not r)
+    unfinished = {r["job_id"] for r in records if r and r.get("state") not in TERMINAL}
+    copies = held(running) if unfinished else set()
     figures = {
         "accepted": len(records),
         "synced": count(records, "synced"),
         "dead": count(records, "dead"),
-        "lost": sum(1 for r in records if r.get("state") not in TERMINAL),
+        "pending": len(unfinished & copies),
+        "lost": missing + len(unfinished - copies),
         "duplicated": sum(n - 1 for email, n in per_email.items() if email and n > 1),
         "repeats": sum(1 for email, n in applied.items() if email and n > 1),
         **extra,
