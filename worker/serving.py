@@ -46,7 +46,7 @@ class RunningServer:
 
 
 def serve_in_thread(
-    server: uvicorn.Server, sock: socket.socket, *, name: str, handle: type[R] = RunningServer
+    server: uvicorn.Server, sock: socket.socket, *, name: str, handle: type[R]
 ) -> R:
     """Run `server` on `sock` in a daemon thread; returns a `handle` once it accepts connections."""
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)

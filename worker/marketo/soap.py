@@ -54,7 +54,8 @@ def _parse_wsdl(location: str) -> Document:
     with requests.Session() as session:
         # The loading session is closed at once: a parsed Document never fetches again.
         transport = Transport(session=session, timeout=WSDL_LOAD_TIMEOUT_S)
-        return Document(location, transport, settings=_ZEEP_SETTINGS)
+        # zeep annotates `transport` as a class, but takes (and needs) an instance.
+        return Document(location, transport, settings=_ZEEP_SETTINGS)  # type: ignore[arg-type]
 
 
 class SoapClient:

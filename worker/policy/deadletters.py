@@ -102,7 +102,7 @@ class DeadLetters:
     def list(self) -> list[dict[str, Any]]:
         """Every dead letter, newest first."""
         self._trim(keys=[keys.DEAD_INDEX], args=self._trim_args())
-        ids = [keys.decode(item) or "" for item in self._redis.zrevrange(keys.DEAD_INDEX, 0, -1)]
+        ids = self._ids(self._redis.zrevrange(keys.DEAD_INDEX, 0, -1))
         if not ids:
             return []
         raw = self._redis.mget([keys.dead(job_id) for job_id in ids])
@@ -155,8 +155,13 @@ class DeadLetters:
 
     def purge_all(self) -> int:
         """Delete every dead letter; returns count."""
-        ids = [keys.decode(item) or "" for item in self._redis.zrange(keys.DEAD_INDEX, 0, -1)]
+        ids = self._ids(self._redis.zrange(keys.DEAD_INDEX, 0, -1))
         return self.purge(ids)
+
+    @staticmethod
+    def _ids(members: Any) -> builtins.list[str]:
+        # The index's members: ZRANGE without scores (redis-py types every option's reply).
+        return [keys.decode(member) or "" for member in members]
 
     def _trim_args(self) -> builtins.list[Any]:  # `list` here is the method above
         oldest_ms = _now_ms() - self._ttl_s * 1000

@@ -24,7 +24,7 @@ class _TransportProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope["extensions"] = {TRANSPORT_EXTENSION: self.transport}
+        self.scope["extensions"] = {TRANSPORT_EXTENSION: {"transport": self.transport}}
 
 
 class _Server(uvicorn.Server):

@@ -54,7 +54,7 @@ async def _client_leaves_within(receive: Any, timeout_s: float) -> bool:
 
 def _reset(scope: Scope) -> None:
     """Abort the connection with a TCP RST (SO_LINGER 0), as a crashed proxy would."""
-    transport = scope["extensions"][TRANSPORT_EXTENSION]
+    transport = scope["extensions"][TRANSPORT_EXTENSION]["transport"]
     sock = transport.get_extra_info("socket")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
