@@ -86,25 +86,22 @@ def enqueue_sync_lead(
         "foreign_sys_person_id": foreign_sys_person_id,
         "foreign_sys_type": foreign_sys_type,
         "marketo_cookie": marketo_cookie,
+        "workspace": workspace,
         "return_lead": return_lead,
         "attributes": attributes if attributes is not None else {},
     }
     connection = connection or connect()
-    settings = connection.settings
-    if workspace is None:
-        workspace = settings.workspace
-    if workspace is not None:
-        fields["workspace"] = workspace
     job = validate_job({name: value for name, value in fields.items() if value is not None})
-    job_id = enqueue(connection.redis, settings, job, connection.delivery)
+    job = in_workspace(job, connection.settings.workspace)
+    job_id = enqueue(connection.redis, connection.settings, job, connection.delivery)
     _count_enqueued()
     return job_id
 
 
 async def submit_job(job: SyncLeadJob, *, connection: Connection, scripts: AsyncScripts) -> str:
     """Enqueue one job that `validate_job` already accepted, through `scripts` (on
-    `connection`'s server); returns its job id. The HTTP intake's path: the same script and
-    message as `enqueue_sync_lead`, and the connection's default workspace the same way.
+    `connection`'s server); returns its job id. The HTTP intake's path: the same script, message
+    and default workspace (`in_workspace`) as `enqueue_sync_lead`.
     """
     job = in_workspace(job, connection.settings.workspace)
     job_id = await enqueue_async(scripts, connection.settings, job, connection.delivery)
