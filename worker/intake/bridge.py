@@ -121,13 +121,8 @@ class LegacyBridge:
         digest = hashlib.sha256(body).hexdigest()
         try:
             job = validate_job(call.job)
-
-            async def work() -> dict[str, Any]:
-                return {"job_id": (await state.enqueue([job]))[0]}
-
-            result, _ = await state.once.run(
-                f"{PREFIX}bridge:{digest}", digest, ttl_s=REQUEST_TTL_S, work=work
-            )
+            key = f"{PREFIX}bridge:{digest}"
+            return await state.enqueue_once(key, digest, job, ttl_s=REQUEST_TTL_S)
         except InvalidJob as error:  # the job's own fields, or the default workspace
             code = 20101 if "lead key" in str(error) else 20017
             raise LegacyFault(code, f"Invalid request: {error}") from None
@@ -135,7 +130,6 @@ class LegacyBridge:
             raise LegacyFault(
                 20011, "Internal Error: the first identical call is still being enqueued"
             ) from None
-        return str(result["job_id"])
 
     async def _answer(self, request: Request, job_id: str, call: LegacyCall) -> Response:
         state = intake_of(request)

@@ -135,16 +135,8 @@ def _form_field(form: FormConfig, field: str) -> str:
 
 
 async def _enqueue_once(intake: IntakeState, form: FormConfig, job: SyncLeadJob) -> str:
-    async def work() -> dict[str, Any]:
-        return {"job_id": (await intake.enqueue([job]))[0]}
-
-    result, _ = await intake.once.run(
-        keys.form_post(form.name, fingerprint(job.to_message())),
-        "form",
-        ttl_s=intake.settings.form_dedupe_window_s,
-        work=work,
-    )
-    return str(result["job_id"])
+    key = keys.form_post(form.name, fingerprint(job.to_message()))
+    return await intake.enqueue_once(key, "form", job, ttl_s=intake.settings.form_dedupe_window_s)
 
 
 def _cors_headers(origin: str | None) -> dict[str, str]:

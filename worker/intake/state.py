@@ -57,6 +57,17 @@ class IntakeState:
         scripts = self._loop_redis().scripts
         return [await submit_job(job, connection=self.connection, scripts=scripts) for job in jobs]
 
+    async def enqueue_once(
+        self, key: str, fingerprint: str, job: SyncLeadJob, *, ttl_s: int
+    ) -> str:
+        """`job`'s id: enqueued by the first request holding `key`, the same id for repeats."""
+
+        async def work() -> dict[str, Any]:
+            return {"job_id": (await self.enqueue([job]))[0]}
+
+        result, _ = await self.once.run(key, fingerprint, ttl_s=ttl_s, work=work)
+        return str(result["job_id"])
+
     async def status(self, job_id: str) -> dict[str, Any] | None:
         """The job's status object, as `leadsync status --json` prints it."""
         return await job_status_async(job_id, client=self._loop_redis().client)
