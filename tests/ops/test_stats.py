@@ -13,7 +13,7 @@ import time
 import redis
 
 from tests.conftest import REPO
-from worker.ops.snapshot import OUTCOMES, UNACKED
+from worker.ops.snapshot import UNACKED
 from worker.policy import keys
 
 
@@ -40,7 +40,8 @@ def seed(client: redis.Redis) -> None:
     client.zadd(keys.LEASES, {"a": now_ms + 60_000, "b": now_ms + 60_000, "old": now_ms - 1})
     client.zadd(keys.LIMITER, {"1": now_ms - 30_000, "2": now_ms - 1000, "3": now_ms - 500})
     client.zadd(keys.LIMITER, {"4": now_ms - 100, "5": now_ms + 3000})
-    client.hset(OUTCOMES, mapping={"synced": 40, "dead": 1, "retry-scheduled": 2, "deferred": 1})
+    tallies = {"synced": 40, "dead": 1, "retry-scheduled": 2, "deferred": 1}
+    client.hset(keys.OUTCOMES, mapping=tallies)
 
 
 def test_stats_json_prints_one_snapshot_with_rates(
@@ -52,7 +53,7 @@ def test_stats_json_prints_one_snapshot_with_rates(
 
     def finish_jobs() -> None:  # about 100 jobs a second, until stats has read twice
         while not done.wait(0.05):
-            redis_client.hincrby(OUTCOMES, "synced", 5)
+            redis_client.hincrby(keys.OUTCOMES, "synced", 5)
 
     thread = threading.Thread(target=finish_jobs)
     thread.start()

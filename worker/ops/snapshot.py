@@ -15,7 +15,6 @@ import redis
 from worker.config import Settings
 from worker.policy import keys
 
-OUTCOMES = keys.OUTCOMES  # tallied by the runner's finish step, for every reader
 UNACKED = "unacked"  # kombu's Redis transport: delivered, unacknowledged messages
 PRIORITY_SEPARATOR = "\x06\x16"  # kombu's Redis transport: `queue<sep><priority>` lists
 PRIORITY_STEPS = (3, 6, 9)  # kombu's default steps above 0 (0 is the queue's own list)
@@ -60,7 +59,7 @@ def take(client: redis.Redis, settings: Settings) -> Snapshot:
     pipe.hlen(UNACKED)
     pipe.zcard(keys.SCHEDULE)
     pipe.zcard(keys.DEAD_INDEX)
-    pipe.hgetall(OUTCOMES)
+    pipe.hgetall(keys.OUTCOMES)  # tallied by the runner's finish step
     pipe.zrange(keys.LEASES, 0, -1, withscores=True)
     pipe.zrange(keys.LIMITER, 0, -1, withscores=True)
     now, *lengths, unacked, scheduled, dead, tallies, leases, bookings = pipe.execute()
