@@ -39,7 +39,8 @@ def seed(client: redis.Redis) -> None:
     client.zadd(keys.DEAD_INDEX, {"d1": now_ms})
     client.zadd(keys.LEASES, {"a": now_ms + 60_000, "b": now_ms + 60_000, "old": now_ms - 1})
     client.zadd(keys.LIMITER, {"1": now_ms - 30_000, "2": now_ms - 1000, "3": now_ms - 500})
-    client.zadd(keys.LIMITER, {"4": now_ms - 100, "5": now_ms + 3000})
+    # Booked well ahead: still ahead when a slow start leaves stats reading seconds later.
+    client.zadd(keys.LIMITER, {"4": now_ms - 100, "5": now_ms + 15_000})
     tallies = {"synced": 40, "dead": 1, "retry-scheduled": 2, "deferred": 1}
     client.hset(keys.OUTCOMES, mapping=tallies)
 
