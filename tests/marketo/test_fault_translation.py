@@ -21,7 +21,7 @@ from worker.marketo import (
     fault_code,
     translate,
 )
-from worker.marketo.http import ConnectTimeout, ReadTimeout
+from worker.marketo.http import ConnectTimeout, ProtocolError, ReadTimeout
 from worker.marketo.transport_errors import translated_errors
 
 FACTS_CODES: dict[int, type[MarketoError]] = {
@@ -94,6 +94,7 @@ def test_an_unknown_code_is_permanent_and_no_code_is_transient() -> None:
         ConnectionRefusedError(111, "Connection refused"),
         http.client.RemoteDisconnected("Remote end closed connection without response"),
         http.client.IncompleteRead(b"<soap", 100),
+        ProtocolError("malformed HTTP response: invalid constant string"),
         ssl.SSLCertVerificationError("certificate verify failed"),
         zeep.exceptions.TransportError("Server returned HTTP status 502", status_code=502),
         zeep.exceptions.TransportError("invalid XML", status_code=503, content=b"<html>"),

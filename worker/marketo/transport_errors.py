@@ -26,7 +26,8 @@ _REDACTED = "[redacted]"
 
 
 # What zeep, requests (fetching a WSDL or a REST token) and `worker.marketo.http` (every SOAP
-# call: http.client and the socket under it) raise.
+# call: its own HTTP/1.1 connection, raising the standard library's `HTTPException` types, and the
+# socket under it) raise.
 FOREIGN_ERRORS = (
     zeep.exceptions.Error,
     requests.RequestException,
@@ -73,7 +74,7 @@ def fault_code(fault: zeep.exceptions.Fault) -> int | None:
 
 
 def _describe_transport(error: Exception) -> str:
-    # SOAP calls go through http.client; a WSDL fetched by URL and REST go through requests.
+    # SOAP calls go through worker.marketo.http; a WSDL fetched by URL and REST go through requests.
     if isinstance(error, requests.ConnectTimeout | ConnectTimeout):
         return "connect timeout: Marketo did not accept the connection in time"
     if isinstance(error, requests.ReadTimeout | ReadTimeout):
