@@ -138,6 +138,11 @@ def configure_logging(
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def describe_error(error: BaseException) -> str:
+    """`ConnectionError: Error 111 connecting to ...`: redis-py 8's own repr drops the message."""
+    return f"{type(error).__name__}: {error}"
+
+
 def lead_summary(keys: Mapping[str, str]) -> str:
     """One short string naming the lead; `mask_emails` masks it like every other field."""
     return ",".join(f"{name}={value}" for name, value in keys.items())

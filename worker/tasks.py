@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 import structlog
-from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
+from celery.signals import task_postrun, worker_process_shutdown, worker_ready, worker_shutdown
 
 from worker.celery_app import REDIS_URL_SETTING, TASK_NAME, app
 from worker.celery_wire import task_delivery
@@ -48,28 +48,31 @@ def _runner() -> JobRunner:
     settings = Settings.from_env()
     client = _client()
     call = timed_call(build_call(settings, client), operation=f"{settings.api}.syncLead")
-    return JobRunner(client, settings, call=call, publish=_send)
+    # A synced delivery's finish is confirmed at the next begin, off the path between two jobs.
+    return JobRunner(client, settings, call=call, publish=_send, confirm_finish=False)
 
 
 @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sync_lead(message: dict[str, Any]) -> str:
     """Run one attempt of a lead-sync job; returns the job's state after it (no lead data)."""
-    return str(_runner().run(JobMessage.from_dict(message)))
-
-
-@task_prerun.connect(sender=sync_lead)
-def _bind_job_context(args: tuple[Any, ...], **_: Any) -> None:
-    # Bound here rather than in the task so Celery's own lines about the task carry it too.
-    message = JobMessage.from_dict(args[0])
-    lead = lead_summary(message.sync_job().lead_keys())
+    delivery = JobMessage.from_dict(message)
+    job = delivery.sync_job()
+    # Bound until the task ends, so Celery's own lines about the task (a failure) carry it too.
     structlog.contextvars.bind_contextvars(
-        job_id=message.job_id, attempt=message.attempt, lead=lead
+        job_id=delivery.job_id, attempt=delivery.attempt, lead=lead_summary(job.lead_keys())
     )
+    return str(_runner().run(delivery, job))
 
 
 @task_postrun.connect(sender=sync_lead)
 def _clear_job_context(**_: Any) -> None:
     structlog.contextvars.clear_contextvars()
+
+
+@worker_process_shutdown.connect
+def _settle_last_finish(**_: Any) -> None:
+    if _runner.cache_info().currsize:  # this pool process ran a job
+        _runner().settle()
 
 
 @worker_ready.connect

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 
 import structlog
 
+from worker.logs import describe_error
+
 
 class Heartbeat:
     """Calls each registered `renew` function every `every_s` seconds while it is registered."""
@@ -56,4 +58,4 @@ class Heartbeat:
                 try:
                     renew()
                 except Exception as error:  # a missed beat is retried; the lease outlives two more
-                    log.warning("heartbeat.failed", error=repr(error))
+                    log.warning("heartbeat.failed", error=describe_error(error))

@@ -24,6 +24,7 @@ import structlog
 
 from worker.config import Settings
 from worker.jobs import SyncLeadJob
+from worker.logs import describe_error, lead_summary
 from worker.marketo.errors import FaultClass, MarketoError, TransientError
 from worker.marketo.result import SyncResult
 from worker.policy.deadletters import DeadLetters
@@ -75,8 +76,13 @@ class JobRunner:
         logger: Any = None,
         rng: random.Random | None = None,
         lease_ttl_s: float | None = None,
+        confirm_finish: bool = True,
     ) -> None:
+        """`confirm_finish=False` lets `run` return a synced delivery before Redis confirms its
+        finish script; the reply is read at the next delivery's begin or by `settle`, and a
+        failure then is logged as `job.finish_failed` (the watchdog copy takes the job over)."""
         self._redis = client
+        self._confirm_finish = confirm_finish
         self._call = call
         self._publish = publish
         self._log = logger or structlog.get_logger()
@@ -103,10 +109,12 @@ class JobRunner:
             busy_margin_s=BUSY_RECHECK_MARGIN_S,
         )
 
-    def run(self, message: JobMessage) -> Outcome:
-        """Take one delivery as far as it can go now; never raises for Marketo failures."""
+    def run(self, message: JobMessage, job: SyncLeadJob | None = None) -> Outcome:
+        """Take one delivery as far as it can go now; never raises for Marketo failures.
+
+        `job` is `message.sync_job()` when the caller has already validated it."""
         log = self._log.bind(job_id=message.job_id, attempt=message.attempt)
-        job = message.sync_job()
+        job = job or message.sync_job()
         lead_keys = job.lead_keys()
         # The message doubles as this delivery's watchdog: if the delivery never finishes (its
         # worker dies, or Redis fails mid-run after the broker acknowledged it), this copy comes
@@ -219,6 +227,12 @@ class JobRunner:
             return self._dead(
                 message, lead_keys, watchdog, lease_id, error, "sync failed", log, result=result
             )
+
+        def finish_failed(error: Exception) -> None:
+            # Read at a later delivery: name this one's lead, not the one then in context.
+            late = log.bind(lead=lead_summary(lead_keys))
+            late.error("job.finish_failed", error=describe_error(error), watchdog_takes_over=True)
+
         self.transitions.finish(
             message.job_id,
             lead_keys,
@@ -227,9 +241,14 @@ class JobRunner:
             watchdog=watchdog,
             leave_queues=True,
             outcome=Outcome.SYNCED,
+            on_late_error=None if self._confirm_finish else finish_failed,
         )
         log.info("job.synced", lead_id=result.lead_id, sync_status=result.status)
         return Outcome.SYNCED
+
+    def settle(self) -> None:
+        """Confirm a finish that `run` left unconfirmed on this thread (see `__init__`)."""
+        self.transitions.settle()
 
     def _failed(
         self,

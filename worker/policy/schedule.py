@@ -16,6 +16,7 @@ from collections.abc import Callable
 import redis
 import structlog
 
+from worker.logs import describe_error
 from worker.policy import keys
 from worker.policy.lua import NOW_LUA
 from worker.policy.message import JobMessage
@@ -101,4 +102,4 @@ class Scheduler:
             try:
                 self.move_due(publish)
             except Exception as error:  # a broker or Redis hiccup must not kill the mover thread
-                log.warning("schedule.move_failed", error=repr(error))
+                log.warning("schedule.move_failed", error=describe_error(error))

@@ -28,6 +28,7 @@ from worker.policy.results import (
     WRITE_RECORD_LUA,
     field_args,
 )
+from worker.policy.script_line import ErrorHandler, ScriptLine
 
 # KEYS[1] job record; KEYS[2] schedule; KEYS[3] lease set; KEYS[4..3+n] lead queues;
 # KEYS[4+n..3+2n] the matching holds.
@@ -134,8 +135,8 @@ class Transitions:
         self._errors_ttl_s = int(errors_ttl_s)
         self._lease_ms = int(run_lease_s * 1000)
         self._margin_ms = int(busy_margin_s * 1000)
-        self._begin = client.register_script(_BEGIN)
-        self._finish = client.register_script(_FINISH)
+        self._line = ScriptLine(client)
+        self._finish_in_pipeline = client.register_script(_FINISH)
 
     def begin(
         self,
@@ -149,15 +150,16 @@ class Transitions:
     ) -> Begun:
         """Claim `message`'s attempt and take what it needs to call (`watchdog` is its JSON)."""
         waiting = RETRYING if message.attempt > 1 or message.deferrals > 0 else QUEUED
-        verdict, left_ms, leased = self._begin(
-            keys=[
+        verdict, left_ms, leased = self._line.call(
+            _BEGIN,
+            [
                 keys.job(message.job_id),
                 keys.SCHEDULE,
                 keys.LEASES,
                 *lead_queues(lead_keys),
                 *lead_holds(lead_keys),
             ],
-            args=[
+            [
                 message.attempt,
                 self._lease_ms,
                 self._record_ttl_s,
@@ -188,34 +190,46 @@ class Transitions:
         delay_s: float = 0.0,
         outcome: str = "",
         pipeline: redis.client.Pipeline | None = None,
+        on_late_error: ErrorHandler | None = None,
     ) -> None:
         """Write the attempt's transition and release its holds, lease and watchdog at once;
-        `outcome` (synced, dead, ...) is tallied for `leadsync stats` in the same step."""
+        `outcome` (synced, dead, ...) is tallied for `leadsync stats` in the same step.
+
+        Queued on `pipeline` if given. With `on_late_error`, returns once the script is sent: its
+        reply is read before this thread's next begin (or by `settle`), and a failure then goes
+        to `on_late_error` (the delivery's watchdog copy, left in place, takes the job over)."""
         holds = lead_holds(lead_keys)
         queues = lead_queues(lead_keys) if leave_queues else []
         entry = error_entry(error) if error is not None else ""
-        self._finish(
-            keys=[
-                keys.job(job_id),
-                keys.SCHEDULE,
-                keys.LEASES,
-                keys.errors(job_id),
-                keys.OUTCOMES,
-                *holds,
-                *queues,
-            ],
-            args=[
-                self._record_ttl_s,
-                job_id,
-                lease_id,
-                watchdog,
-                len(holds),
-                entry,
-                self._errors_ttl_s,
-                later.to_json() if later is not None else "",
-                max(0, int(delay_s * 1000)),
-                outcome,
-                *field_args(fields or {}),
-            ],
-            client=pipeline,
-        )
+        script_keys = [
+            keys.job(job_id),
+            keys.SCHEDULE,
+            keys.LEASES,
+            keys.errors(job_id),
+            keys.OUTCOMES,
+            *holds,
+            *queues,
+        ]
+        args = [
+            self._record_ttl_s,
+            job_id,
+            lease_id,
+            watchdog,
+            len(holds),
+            entry,
+            self._errors_ttl_s,
+            later.to_json() if later is not None else "",
+            max(0, int(delay_s * 1000)),
+            outcome,
+            *field_args(fields or {}),
+        ]
+        if pipeline is not None:
+            self._finish_in_pipeline(keys=script_keys, args=args, client=pipeline)
+        elif on_late_error is not None:
+            self._line.send(_FINISH, script_keys, args, on_error=on_late_error)
+        else:
+            self._line.call(_FINISH, script_keys, args)
+
+    def settle(self) -> None:
+        """Read the reply of a finish sent without waiting, if any (see `finish`)."""
+        self._line.settle()
