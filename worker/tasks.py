@@ -20,7 +20,7 @@ from worker.celery_wire import task_delivery
 from worker.config import Settings
 from worker.logs import lead_summary
 from worker.ops import exposition
-from worker.ops.metrics import timed_call
+from worker.ops.metrics import timed_sends
 from worker.policy import JobMessage, JobRunner, Scheduler
 from worker.transports import build_call
 
@@ -47,9 +47,9 @@ def _runner() -> JobRunner:
     # Built on the first job in each pool process, after the fork: sockets are never shared.
     settings = Settings.from_env()
     client = _client()
-    call = timed_call(build_call(settings, client), operation=f"{settings.api}.syncLead")
+    prepare = timed_sends(build_call(settings, client), operation=f"{settings.api}.syncLead")
     # A synced delivery's finish is confirmed at the next begin, off the path between two jobs.
-    return JobRunner(client, settings, call=call, publish=_send, confirm_finish=False)
+    return JobRunner(client, settings, prepare=prepare, publish=_send, confirm_finish=False)
 
 
 @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import redis
 import requests
 
 from worker.config import ConfigError, Settings
-from worker.jobs import SyncLeadJob
-from worker.marketo import SoapClient, SyncResult
+from worker.marketo import SoapClient
 from worker.marketo.rest import RestClient
 from worker.marketo.rest_auth import AccessToken, fetch_token
 from worker.marketo.rest_options import RestOptions
+from worker.marketo.result import PrepareCall, unprepared
 from worker.policy.limiter import RateLimiter
 from worker.policy.tokens import SharedToken, token_scope
 
-SyncCall = Callable[[SyncLeadJob], SyncResult]
 
+def build_call(settings: Settings, client: redis.Redis) -> PrepareCall:
+    """The sync call for `MARKETO_API`; `client` holds state shared by workers (the token).
 
-def build_call(settings: Settings, client: redis.Redis) -> SyncCall:
-    """The sync function for `MARKETO_API`; `client` holds state shared by workers (the token)."""
+    A SOAP call is signed and serialized when prepared; a REST call is all done at its send (its
+    token may be renewed in between)."""
     if settings.api == "rest":
-        return build_rest_client(settings, client).sync_lead
-    return SoapClient.from_settings(settings).sync_lead
+        return unprepared(build_rest_client(settings, client).sync_lead)
+    return SoapClient.from_settings(settings).prepare_sync_lead
 
 
 def build_rest_client(

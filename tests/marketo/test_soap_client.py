@@ -154,6 +154,27 @@ def test_each_call_is_signed_again_not_replayed(
     ]
 
 
+def test_a_prepared_call_is_signed_when_prepared_and_sent_when_called(
+    client: SoapClient, marketo: FakeMarketo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stamps = iter(["2013-08-01T18:22:30-07:00", "2013-08-05T16:34:19-07:00"])
+    monkeypatch.setattr("worker.marketo.signing.request_timestamp", lambda now=None: next(stamps))
+    first = client.prepare_sync_lead(SyncLeadJob(email="first@example.com"))
+    second = client.prepare_sync_lead(SyncLeadJob(email="second@example.com"))
+    assert marketo.requests == []  # nothing is sent until a prepared call is made
+    assert second().status == "UPDATED" and first().status == "UPDATED"
+    emails = [sent(marketo, i).findtext(".//Email") for i in (0, 1)]
+    stamps_sent = [sent(marketo, i).findtext(".//requestTimestamp") for i in (0, 1)]
+    assert emails == ["second@example.com", "first@example.com"]
+    assert stamps_sent == ["2013-08-05T16:34:19-07:00", "2013-08-01T18:22:30-07:00"]
+
+
+def test_a_call_that_cannot_be_built_fails_when_prepared(client: SoapClient) -> None:
+    job = SyncLeadJob(email="a@example.com").model_copy(update={"return_lead": None})
+    with pytest.raises(PermanentError, match="invalid request"):
+        client.prepare_sync_lead(job)
+
+
 def test_workspace_header_comes_from_the_job_else_the_default(
     make_client: object, marketo: FakeMarketo
 ) -> None:

@@ -10,7 +10,7 @@ import redis
 
 from worker.config import Settings
 from worker.jobs import SyncLeadJob, validate_job
-from worker.marketo.result import SyncResult
+from worker.marketo.result import SyncResult, unprepared
 from worker.policy import keys
 from worker.policy.heartbeat import Heartbeat
 from worker.policy.message import JobMessage
@@ -43,7 +43,7 @@ def test_a_call_longer_than_the_lease_is_not_taken_over(
         time.sleep(LEASE_S * 4)
         return SyncResult(lead_id=1, status="CREATED")
 
-    runner = JobRunner(rds, settings, call=slow_marketo, publish=published.append)
+    runner = JobRunner(rds, settings, prepare=unprepared(slow_marketo), publish=published.append)
     enqueue(rds, settings, validate_job(email="slow@example.com"), recording(published.append))
     [message] = published
     outcomes: list[Outcome] = []

@@ -18,7 +18,7 @@ from worker.marketo.errors import (
     ResignError,
     TransientError,
 )
-from worker.marketo.result import SyncResult
+from worker.marketo.result import SyncResult, unprepared
 from worker.policy import keys
 from worker.policy.deadletters import DeadLetters
 from worker.policy.message import JobMessage
@@ -232,7 +232,9 @@ def test_a_delivery_that_dies_unexpectedly_is_taken_over_by_its_watchdog(
 
     job_id = submit(rds, settings, published, email="ann@example.com")
     with pytest.raises(KeyboardInterrupt):
-        JobRunner(rds, settings, call=crash, publish=published.append).run(published.pop())
+        JobRunner(rds, settings, prepare=unprepared(crash), publish=published.append).run(
+            published.pop()
+        )
     assert rds.hget(keys.job(job_id), "s") == "running"
     rds.hset(keys.job(job_id), "r", 0)  # its run lease ran out
     runner = make_runner_for(rds, settings, published, FakeMarketo(CREATED))
@@ -242,7 +244,7 @@ def test_a_delivery_that_dies_unexpectedly_is_taken_over_by_its_watchdog(
 def make_runner_for(
     rds: redis.Redis, settings: Settings, published: list[JobMessage], fake: FakeMarketo
 ) -> JobRunner:
-    return JobRunner(rds, settings, call=fake, publish=published.append)
+    return JobRunner(rds, settings, prepare=unprepared(fake), publish=published.append)
 
 
 def test_an_unconfirmed_finish_is_read_at_the_next_begin_and_its_failure_logged(
@@ -250,7 +252,11 @@ def test_an_unconfirmed_finish_is_read_at_the_next_begin_and_its_failure_logged(
 ) -> None:
     # The Celery task's runner: a synced delivery returns before Redis confirms its finish.
     runner = JobRunner(
-        rds, settings, call=FakeMarketo(CREATED), publish=published.append, confirm_finish=False
+        rds,
+        settings,
+        prepare=unprepared(FakeMarketo(CREATED)),
+        publish=published.append,
+        confirm_finish=False,
     )
     ann = submit(rds, settings, published, email="ann@example.com")
     assert runner.run(published.pop()) is Outcome.SYNCED
@@ -270,3 +276,42 @@ def test_an_unconfirmed_finish_is_read_at_the_next_begin_and_its_failure_logged(
     # Bob's watchdog copy was not cancelled: it comes back and finds the job done.
     watchdogs = [JobMessage.from_json(entry).job_id for entry in rds.zrange(keys.SCHEDULE, 0, -1)]
     assert watchdogs == [bob]
+
+
+def test_a_call_is_prepared_while_redis_claims_it_and_only_sent_when_it_may_run(
+    rds: redis.Redis, settings: Settings, published: list[JobMessage]
+) -> None:
+    prepared: list[str] = []
+    sent: list[str] = []
+
+    def prepare(job: SyncLeadJob) -> Callable[[], SyncResult]:
+        prepared.append(str(job.email))
+
+        def send() -> SyncResult:
+            sent.append(str(job.email))
+            return CREATED
+
+        return send
+
+    runner = JobRunner(rds, settings, prepare=prepare, publish=published.append)
+    submit(rds, settings, published, email="ann@example.com")
+    first = published.pop()
+    submit(rds, settings, published, email="ann@example.com")
+    assert runner.run(published.pop()) is Outcome.WAITING  # behind the first job on its lead
+    assert (prepared, sent) == (["ann@example.com"], [])  # built during the claim, never sent
+    assert runner.run(first) is Outcome.SYNCED
+    assert sent == ["ann@example.com"]
+
+
+def test_a_call_that_cannot_be_built_ends_the_job_dead(
+    rds: redis.Redis, settings: Settings, published: list[JobMessage]
+) -> None:
+    def prepare(job: SyncLeadJob) -> Callable[[], SyncResult]:
+        raise PermanentError("invalid request: Missing element returnLead")
+
+    runner = JobRunner(rds, settings, prepare=prepare, publish=published.append)
+    job_id = submit(rds, settings, published, email="ann@example.com")
+    assert runner.run(published.pop()) is Outcome.DEAD
+    status = runner.results.get(job_id)
+    assert status is not None and status["state"] == "dead"
+    assert "Missing element returnLead" in status["error"]["message"]

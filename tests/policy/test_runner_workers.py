@@ -14,7 +14,7 @@ import redis
 from tests.policy.children import spawn
 from worker.config import Settings
 from worker.jobs import SyncLeadJob, validate_job
-from worker.marketo.result import SyncResult
+from worker.marketo.result import SyncResult, unprepared
 from worker.policy import keys
 from worker.policy.message import JobMessage
 from worker.policy.runner import JobRunner, Outcome
@@ -28,13 +28,14 @@ import redis
 from worker.config import Settings
 from worker.policy.message import JobMessage
 from worker.policy.runner import JobRunner
+from worker.marketo.result import unprepared
 
 def hang(job):
     print("calling", flush=True)
     time.sleep(60)
 
 client = redis.Redis.from_url(sys.argv[1])
-runner = JobRunner(client, Settings(), call=hang, publish=print, lease_ttl_s=1.0)
+runner = JobRunner(client, Settings(), prepare=unprepared(hang), publish=print, lease_ttl_s=1.0)
 runner.run(JobMessage.from_json(sys.argv[2]))
 """
 
@@ -56,7 +57,9 @@ def test_jobs_on_one_lead_never_overlap_and_apply_in_order(
     stop = threading.Event()
 
     def worker() -> None:
-        runner = JobRunner(redis.Redis.from_url(redis_url), settings, call=call, publish=inbox.put)
+        runner = JobRunner(
+            redis.Redis.from_url(redis_url), settings, prepare=unprepared(call), publish=inbox.put
+        )
         while not stop.is_set():
             try:
                 runner.run(inbox.get(timeout=0.05))
@@ -65,7 +68,9 @@ def test_jobs_on_one_lead_never_overlap_and_apply_in_order(
 
     workers = [threading.Thread(target=worker) for _ in range(4)]
     mover = threading.Thread(
-        target=JobRunner(rds, settings, call=call, publish=inbox.put).scheduler.run_forever,
+        target=JobRunner(
+            rds, settings, prepare=unprepared(call), publish=inbox.put
+        ).scheduler.run_forever,
         args=(stop, inbox.put),
         kwargs={"interval_s": 0.02},
     )
@@ -121,7 +126,9 @@ def test_a_worker_killed_mid_call_wedges_neither_the_lead_nor_the_cap(
         return SyncResult(lead_id=1, status="CREATED")
 
     one_at_a_time = dataclasses.replace(settings, max_concurrency=1)
-    runner = JobRunner(rds, one_at_a_time, call=call, publish=published.append, lease_ttl_s=1.0)
+    runner = JobRunner(
+        rds, one_at_a_time, prepare=unprepared(call), publish=published.append, lease_ttl_s=1.0
+    )
     assert runner.run(second_message) is Outcome.WAITING  # the first job still comes first
     assert runner.run(first_message) is Outcome.DUPLICATE  # broker redelivery, lease still live
     time.sleep(1.1)  # the dead worker's run lease, lead hold and concurrency lease expire

@@ -10,7 +10,7 @@ import redis
 
 from worker.config import Settings
 from worker.jobs import validate_job
-from worker.marketo.result import SyncResult
+from worker.marketo.result import SyncResult, unprepared
 from worker.policy import keys
 from worker.policy.message import JobMessage
 from worker.policy.runner import JobRunner, Outcome
@@ -61,7 +61,7 @@ def test_the_attempt_claim_drops_the_duplicate(
         calls.append(job)
         return SyncResult(lead_id=1, status="CREATED")
 
-    runner = JobRunner(rds, settings, call=call, publish=published.append)
+    runner = JobRunner(rds, settings, prepare=unprepared(call), publish=published.append)
     enqueue(rds, settings, validate_job(email="ann@example.com"), recording(published.append))
     first = published.pop()
     duplicate = JobMessage.from_json(first.to_json())

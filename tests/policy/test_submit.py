@@ -11,7 +11,7 @@ import redis.asyncio
 
 from worker.config import Settings
 from worker.jobs import validate_job
-from worker.marketo.result import SyncResult
+from worker.marketo.result import SyncResult, unprepared
 from worker.policy import keys
 from worker.policy.async_scripts import AsyncScripts
 from worker.policy.message import Delivery, JobMessage
@@ -38,7 +38,7 @@ def test_a_message_lost_before_any_worker_recorded_it_is_published_again(
     assert scheduler.move_due(published.append) == 0  # not before requeue_after_s
     make_all_due(rds)
     assert scheduler.move_due(published.append) == 1
-    runner = JobRunner(rds, settings, call=synced, publish=published.append)
+    runner = JobRunner(rds, settings, prepare=unprepared(synced), publish=published.append)
     assert runner.run(published.pop()) is Outcome.SYNCED
     assert runner.results.get(job_id)["state"] == "synced"  # type: ignore[index]
     assert rds.zcard(keys.SCHEDULE) == 0
@@ -50,7 +50,7 @@ def test_a_job_that_runs_leaves_no_safety_net_behind(
     enqueue(rds, replace(settings, requeue_after_s=600), validate_job(email="a@example.com"),
             recording(published.append))  # fmt: skip
     assert rds.zcard(keys.SCHEDULE) == 1
-    runner = JobRunner(rds, settings, call=synced, publish=published.append)
+    runner = JobRunner(rds, settings, prepare=unprepared(synced), publish=published.append)
     assert runner.run(published.pop()) is Outcome.SYNCED
     assert rds.zcard(keys.SCHEDULE) == 0
 

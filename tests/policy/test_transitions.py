@@ -11,7 +11,7 @@ from redis.connection import AbstractConnection
 
 from worker.config import Settings
 from worker.jobs import validate_job
-from worker.marketo.result import SyncResult
+from worker.marketo.result import SyncResult, unprepared
 from worker.policy import keys
 from worker.policy.message import JobMessage
 from worker.policy.runner import JobRunner, Outcome
@@ -45,7 +45,9 @@ def test_a_synced_job_costs_two_round_trips_plus_one_for_the_limiter(
     expected: int,
 ) -> None:
     settings = dataclasses.replace(settings, limiter_enabled=limiter)
-    runner = JobRunner(rds, settings, call=lambda job: CREATED, publish=published.append)
+    runner = JobRunner(
+        rds, settings, prepare=unprepared(lambda job: CREATED), publish=published.append
+    )
     for email in ("ann@example.com", "bob@example.com"):
         enqueue(rds, settings, validate_job(email=email), recording(published.append))
     assert runner.run(published.pop(0)) is Outcome.SYNCED  # loads the scripts into Redis
@@ -66,7 +68,7 @@ def test_without_the_limiter_no_concurrency_lease_is_taken(
         leases.append(int(rds.zcard(keys.LEASES)))
         return CREATED
 
-    runner = JobRunner(rds, settings, call=call, publish=published.append)
+    runner = JobRunner(rds, settings, prepare=unprepared(call), publish=published.append)
     enqueue(rds, settings, validate_job(email="ann@example.com"), recording(published.append))
     assert runner.run(published.pop()) is Outcome.SYNCED
     assert leases == [0]

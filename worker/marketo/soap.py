@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -25,7 +25,7 @@ from worker.config import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S, Sec
 from worker.jobs import SyncLeadJob
 from worker.marketo.errors import PermanentError, TransientError
 from worker.marketo.http import KeepAlivePool, PoolTransport
-from worker.marketo.result import SyncResult, SyncStatus
+from worker.marketo.result import PreparedCall, SyncResult, SyncStatus
 from worker.marketo.signing import authentication_header
 from worker.marketo.transport_errors import translated_errors
 
@@ -111,19 +111,30 @@ class SoapClient:
 
     def sync_lead(self, job: SyncLeadJob) -> SyncResult:
         """Upsert one lead; raises a `MarketoError` subclass on any failure."""
+        return self.prepare_sync_lead(job)()
+
+    def prepare_sync_lead(self, job: SyncLeadJob) -> PreparedCall:
+        """Sign and serialize a syncLead now; calling the result sends it.
+
+        Send it at once: the signature's timestamp ages from here (a retry prepares again)."""
         params: dict[str, Any] = {"leadRecord": _lead_record(job), "returnLead": job.return_lead}
         if job.marketo_cookie is not None:
             params["marketoCookie"] = job.marketo_cookie
         workspace = job.workspace or self.workspace
         context = [] if workspace is None else [self._context_header(targetWorkspace=workspace)]
-        result = _holder(self._call("syncLead", params, context), "syncStatus")
-        status = result.syncStatus
-        return SyncResult(
-            lead_id=_lead_id(result.leadId) or _lead_id(status.leadId),
-            status=_status(status.status),
-            error=status.error,
-            lead_record=lead_record_dict(result.leadRecord) if job.return_lead else None,
-        )
+        send = self._prepare("syncLead", params, context)
+
+        def sync() -> SyncResult:
+            result = _holder(send(), "syncStatus")
+            status = result.syncStatus
+            return SyncResult(
+                lead_id=_lead_id(result.leadId) or _lead_id(status.leadId),
+                status=_status(status.status),
+                error=status.error,
+                lead_record=lead_record_dict(result.leadRecord) if job.return_lead else None,
+            )
+
+        return sync
 
     def sync_multiple_leads(
         self, jobs: Sequence[SyncLeadJob], dedup_enabled: bool = True
@@ -141,7 +152,7 @@ class SoapClient:
             "leadRecordList": {"leadRecord": [_lead_record(job) for job in jobs]},
             "dedupEnabled": dedup_enabled,
         }
-        result = _holder(self._call("syncMultipleLeads", params, []), "syncStatus")
+        result = _holder(self._prepare("syncMultipleLeads", params, [])(), "syncStatus")
         statuses = result.syncStatus or []
         if len(statuses) != len(jobs):
             raise PermanentError(f"Marketo answered {len(statuses)} statuses for {len(jobs)} leads")
@@ -163,13 +174,30 @@ class SoapClient:
     def __repr__(self) -> str:
         return f"SoapClient(endpoint={self.endpoint!r}, user_id={self.user_id!r})"
 
-    def _call(self, operation: str, params: dict[str, Any], context: list[Any]) -> Any:
+    def _prepare(
+        self, operation: str, params: dict[str, Any], context: list[Any]
+    ) -> Callable[[], Any]:
+        # zeep's own `send`, in its two halves: the envelope is built and signed here, posted
+        # and read when the returned function is called.
         key = self._key.reveal()
-        # Signed here, immediately before the send, so no signature outlives one attempt.
         auth = authentication_header(self.user_id, key)
-        headers = [self._signed_header(auth), *context]
-        with translated_errors(secrets=(key, auth["requestSignature"])):
-            return getattr(self._service, operation)(**params, _soapheaders=headers)
+        secrets = (key, auth["requestSignature"])
+        binding = self._service._binding
+        with translated_errors(secrets=secrets):
+            envelope, http_headers = binding._create(
+                operation,
+                (),
+                {**params, "_soapheaders": [self._signed_header(auth), *context]},
+                client=self._zeep,
+                options=self._service._binding_options,
+            )
+
+        def send() -> Any:
+            with translated_errors(secrets=secrets):
+                response = self._zeep.transport.post_xml(self.endpoint, envelope, http_headers)
+                return binding.process_reply(self._zeep, binding.get(operation), response)
+
+        return send
 
     def _signed_header(self, auth: dict[str, str]) -> etree._Element:
         # zeep rendered the header's shape from the WSDL once; each send fills in a copy (zeep's

@@ -1,26 +1,24 @@
 """The worker's and intake's Prometheus metrics, and the two ways they are fed.
 
 Counters of job outcomes come from the runner's structured log events (`count_events`, a structlog
-processor), so the policy layer needs no metrics code; Marketo call latency comes from `timed_call`,
-a wrapper around the transport's call function. Import this module only after the process knows
-its `PROMETHEUS_MULTIPROC_DIR` (prometheus-client picks its storage at import).
+processor), so the policy layer needs no metrics code; Marketo call latency comes from
+`timed_sends`, a wrapper around the transport's calls. Import this module only after the process
+knows its `PROMETHEUS_MULTIPROC_DIR` (prometheus-client picks its storage at import).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
 from structlog.typing import EventDict, WrappedLogger
 
+from worker.jobs import SyncLeadJob
 from worker.marketo.errors import MarketoError
-
-T = TypeVar("T")
-J = TypeVar("J")
+from worker.marketo.result import PrepareCall, PreparedCall, SyncResult
 
 # Marketo calls usually take well under a second and sometimes up to the 90 s read timeout.
 CALL_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 90, 120)
@@ -91,22 +89,29 @@ def outcome_of(error: BaseException | None, result: Any = None) -> str:
     return "unexpected"
 
 
-def timed_call(call: Callable[[J], T], *, operation: str) -> Callable[[J], T]:
-    """`call`, timed into `leadsync_marketo_call_seconds` and counted in flight."""
+def timed_sends(prepare: PrepareCall, *, operation: str) -> PrepareCall:
+    """`prepare`, whose calls are timed into `leadsync_marketo_call_seconds` when sent and
+    counted in flight."""
 
-    def timed(job: J) -> T:
-        started = time.perf_counter()
-        CALLS_IN_FLIGHT_HERE.inc()
-        try:
-            result = call(job)
-        except BaseException as error:
-            CALL_SECONDS.labels(operation, outcome_of(error)).observe(time.perf_counter() - started)
-            raise
-        finally:
-            CALLS_IN_FLIGHT_HERE.dec()
-        CALL_SECONDS.labels(operation, outcome_of(None, result)).observe(
-            time.perf_counter() - started
-        )
-        return result
+    def timed_prepare(job: SyncLeadJob) -> PreparedCall:
+        send = prepare(job)
 
-    return timed
+        def timed() -> SyncResult:
+            started = time.perf_counter()
+            CALLS_IN_FLIGHT_HERE.inc()
+            try:
+                result = send()
+            except BaseException as error:
+                seconds = time.perf_counter() - started
+                CALL_SECONDS.labels(operation, outcome_of(error)).observe(seconds)
+                raise
+            finally:
+                CALLS_IN_FLIGHT_HERE.dec()
+            CALL_SECONDS.labels(operation, outcome_of(None, result)).observe(
+                time.perf_counter() - started
+            )
+            return result
+
+        return timed
+
+    return timed_prepare

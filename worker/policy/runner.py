@@ -3,8 +3,9 @@
 claim the attempt -> per-lead ordering -> concurrency lease -> rate-limit booking -> call ->
 decide -> record (synced, retry scheduled, deferred or dead letter), releasing every hold on every
 exit path. The first three and the last are one atomic script each (`transitions`), so a job
-that syncs costs two Redis round trips (three with the rate limiter on). The Celery task builds
-one `JobRunner` per process and calls `run` for each message.
+that syncs costs two Redis round trips (three with the rate limiter on); the call is prepared
+(signed and serialized) while Redis answers the first. The Celery task builds one `JobRunner` per
+process and calls `run` for each message.
 
 Deliveries may repeat (broker redelivery, mover crashes, watchdog copies): the attempt claim lets
 exactly one run each attempt, so repeats are dropped or looked at again later, never run twice.
@@ -17,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 import structlog
@@ -26,7 +27,7 @@ from worker.config import Settings
 from worker.jobs import SyncLeadJob
 from worker.logs import describe_error, lead_summary
 from worker.marketo.errors import FaultClass, MarketoError, TransientError
-from worker.marketo.result import SyncResult
+from worker.marketo.result import PrepareCall, PreparedCall, SyncResult
 from worker.policy.deadletters import DeadLetters
 from worker.policy.heartbeat import Heartbeat
 from worker.policy.leases import ConcurrencyLeases
@@ -50,6 +51,8 @@ BUSY_RECHECK_MARGIN_S = 1.0  # a duplicate delivery looks again this long after 
 RENEW_AFTER_WAIT_S = 5.0  # a limiter wait this long renews the leases and holds before calling
 HEARTBEATS_PER_LEASE = 3  # renewals per lease lifetime while a call runs
 
+T = TypeVar("T")
+
 
 class Outcome(StrEnum):
     """What `JobRunner.run` did with a message."""
@@ -71,7 +74,7 @@ class JobRunner:
         client: redis.Redis,
         settings: Settings,
         *,
-        call: Callable[[SyncLeadJob], SyncResult],
+        prepare: PrepareCall,
         publish: Callable[[JobMessage], None],
         logger: Any = None,
         rng: random.Random | None = None,
@@ -83,7 +86,7 @@ class JobRunner:
         failure then is logged as `job.finish_failed` (the watchdog copy takes the job over)."""
         self._redis = client
         self._confirm_finish = confirm_finish
-        self._call = call
+        self._prepare = prepare
         self._publish = publish
         self._log = logger or structlog.get_logger()
         self._rng = rng or random.Random()
@@ -122,6 +125,7 @@ class JobRunner:
         watchdog = message.to_json()
         lease_id = uuid.uuid4().hex if self._lease_limit else ""
         recheck_s = ORDER_RECHECK_S * (1 + self._rng.random())
+        prepared: list[PreparedCall] = []  # built while Redis decides the claim
         begun = self.transitions.begin(
             message,
             watchdog,
@@ -129,6 +133,7 @@ class JobRunner:
             recheck_s=recheck_s,
             lease_limit=self._lease_limit,
             lease_id=lease_id,
+            meanwhile=lambda: prepared.append(self._prepared(job, log)),
         )
         if begun.verdict in ("stale", "done", "missing"):
             log.info("job.dropped", claim=begun.verdict)
@@ -146,7 +151,7 @@ class JobRunner:
         try:
             if lease_id and not begun.leased:
                 self.leases.take(lease_id)  # the cap is full: poll until a place frees up
-            return self._attempt(message, job, lead_keys, watchdog, lease_id, log)
+            return self._attempt(message, job, lead_keys, watchdog, lease_id, log, prepared[0])
         except BaseException:
             # Not a Marketo failure: free the lead and the cap; the watchdog takes over later.
             self.transitions.finish(message.job_id, lead_keys, lease_id=lease_id)
@@ -160,19 +165,23 @@ class JobRunner:
         watchdog: str,
         lease_id: str,
         log: Any,
+        prepared: PreparedCall | None,
     ) -> Outcome:
         resigns = 0
         while True:
             waited_s = self.limiter.wait()
             if waited_s > 0:
                 log.info("limiter.wait", wait_s=round(waited_s, 3))
+                prepared = None  # its signature has aged: sign again
             if waited_s >= RENEW_AFTER_WAIT_S:
                 self._renew(message, lead_keys, lease_id)
+            send = prepared or self._prepared(job, log)
+            prepared = None  # a re-signed attempt (20016) builds its call again
             try:
                 with self._heartbeat.keep_alive(
                     lambda: self._renew(message, lead_keys, lease_id, wait_for_cap=False)
                 ):
-                    result = self._safe_call(job, log)
+                    result = _translated(send, log)
             except MarketoError as error:
                 decision = self.policy.decide(
                     error,
@@ -204,14 +213,17 @@ class JobRunner:
         self.ordering.renew(message.job_id, lead_keys, hold_ttl_s=self._lease_ttl_s)
         self.scheduler.defer(message, self._lease_ttl_s + BUSY_RECHECK_MARGIN_S)  # the watchdog
 
-    def _safe_call(self, job: SyncLeadJob, log: Any) -> SyncResult:
+    def _prepared(self, job: SyncLeadJob, log: Any) -> PreparedCall:
+        # A call that cannot even be built fails when it is made, as one that is refused would.
         try:
-            return self._call(job)
-        except MarketoError:
-            raise
-        except Exception as error:  # the client should translate everything; retry, do not wedge
-            log.exception("call.unexpected_error")
-            raise TransientError(f"{type(error).__name__}: {error}") from error
+            return _translated(lambda: self._prepare(job), log)
+        except MarketoError as error:
+            failure = error  # `error` is unbound once the except block ends
+
+            def failed() -> SyncResult:
+                raise failure
+
+            return failed
 
     def _succeeded(
         self,
@@ -316,3 +328,14 @@ class JobRunner:
         pipe.execute()
         log.warning("job.dead", reason=reason, code=error["code"], error=error["message"])
         return Outcome.DEAD
+
+
+def _translated(step: Callable[[], T], log: Any) -> T:
+    """Run one step of a Marketo call; a failure the client did not translate becomes transient."""
+    try:
+        return step()
+    except MarketoError:
+        raise
+    except Exception as error:  # the client should translate everything; retry, do not wedge
+        log.exception("call.unexpected_error")
+        raise TransientError(f"{type(error).__name__}: {error}") from error

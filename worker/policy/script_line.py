@@ -54,10 +54,18 @@ class ScriptLine:
         self._pool = client.connection_pool
         self._line = _Line()
 
-    def call(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        """EVALSHA `script` and return its decoded reply (earlier unread replies read first)."""
+    def call(
+        self,
+        script: str,
+        keys: Sequence[str],
+        args: Sequence[Any],
+        *,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Any:
+        """EVALSHA `script` and return its decoded reply (earlier unread replies read first);
+        `meanwhile` runs once while the server works on it."""
         self.settle()
-        return self._send(script, keys, args, wait=True)
+        return self._send(script, keys, args, wait=True, meanwhile=meanwhile)
 
     def send(
         self, script: str, keys: Sequence[str], args: Sequence[Any], *, on_error: ErrorHandler
@@ -99,6 +107,7 @@ class ScriptLine:
         *,
         wait: bool,
         on_error: ErrorHandler | None = None,
+        meanwhile: Callable[[], None] | None = None,
     ) -> Any:
         line = self._line
         while True:
@@ -120,6 +129,11 @@ class ScriptLine:
                     assert on_error is not None
                     line.unread = _Sent(script, packed, on_error)
                     return None
+                if meanwhile is not None:
+                    try:
+                        meanwhile()
+                    finally:
+                        meanwhile = None  # once, even if the call is sent again
                 reply = _read(connection, script, packed)
                 line.loaded |= {sha}
                 return reply

@@ -8,7 +8,7 @@ schedule), so each rule is written once and tested on its own as well.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,8 +147,10 @@ class Transitions:
         recheck_s: float,
         lease_limit: int,
         lease_id: str,
+        meanwhile: Callable[[], None] | None = None,
     ) -> Begun:
-        """Claim `message`'s attempt and take what it needs to call (`watchdog` is its JSON)."""
+        """Claim `message`'s attempt and take what it needs to call (`watchdog` is its JSON);
+        `meanwhile` runs while Redis decides (it must not raise)."""
         waiting = RETRYING if message.attempt > 1 or message.deferrals > 0 else QUEUED
         verdict, left_ms, leased = self._line.call(
             _BEGIN,
@@ -173,6 +175,7 @@ class Transitions:
                 keys.JOB_PREFIX,
                 keys.ORDER_SEQ,
             ],
+            meanwhile=meanwhile,
         )
         return Begun(keys.decode(verdict) or "", int(left_ms) / 1000, bool(leased))
 
