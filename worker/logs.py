@@ -7,6 +7,7 @@ removes secret-named fields and any known secret value wherever it appears.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -26,6 +27,8 @@ _EMAIL_IN_TEXT = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+'-]*@(?=[A-Za-z0-9
 
 def mask_email(text: str) -> str:
     """`ann@example.com` → `a***@example.com`: enough to tell leads apart, not to contact them."""
+    if "@" not in text:  # most values: skip the regular expression
+        return text
     return _EMAIL_IN_TEXT.sub(lambda match: f"{match.group(1)}***@", text)
 
 
@@ -61,7 +64,7 @@ class SecretRedactor:
 
     def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
         for key, value in list(event_dict.items()):
-            if _SECRET_FIELD.search(key):
+            if _secret_field(key):
                 event_dict[key] = REDACTED
             else:
                 event_dict[key] = self._scrub_nested(value)
@@ -70,7 +73,7 @@ class SecretRedactor:
     def _scrub_nested(self, value: Any) -> Any:
         if isinstance(value, dict):
             return {
-                key: REDACTED if _SECRET_FIELD.search(str(key)) else self._scrub_nested(item)
+                key: REDACTED if _secret_field(str(key)) else self._scrub_nested(item)
                 for key, item in value.items()
             }
         if isinstance(value, list | tuple):
@@ -78,6 +81,12 @@ class SecretRedactor:
         if isinstance(value, str):
             return self.scrub(value)
         return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_field(name: str) -> bool:
+    # Field names repeat from line to line (job_id, attempt, lead, ...): match each once.
+    return bool(_SECRET_FIELD.search(name))
 
 
 def configure_logging(
