@@ -110,3 +110,18 @@ def test_a_script_sent_first_on_a_fresh_server_runs_at_once(
     assert rds.get("k") == "now"  # not waiting for a later call to mend a NOSCRIPT
     line.settle()
     assert errors == []
+
+
+@pytest.mark.parametrize(("encoding", "stored"), [("utf-8", "é".encode()), ("latin-1", b"\xe9")])
+def test_text_is_sent_in_the_clients_encoding(
+    redis_url: str, rds: redis.Redis, encoding: str, stored: bytes
+) -> None:
+    client = redis.Redis.from_url(redis_url, encoding=encoding, decode_responses=True)
+    line = ScriptLine(client)
+    try:
+        assert line.call(SET_AND_ECHO, ["k"], ["é"]) == "é"
+    finally:
+        line.close()
+        client.close()
+    with redis.Redis.from_url(redis_url) as raw:
+        assert raw.get("k") == stored

@@ -28,7 +28,7 @@ import redis
 from redis.connection import ConnectionInterface
 from redis.exceptions import ConnectionError, NoScriptError
 
-from worker.policy.async_scripts import script_sha
+from worker.policy.async_scripts import pack_evalsha, script_sha
 
 ErrorHandler = Callable[[Exception], None]
 
@@ -116,7 +116,7 @@ class ScriptLine:
                 line.loaded = frozenset()
             connection, reused = line.connection, line.used
             sha = script_sha(script)
-            packed = connection.pack_command("EVALSHA", sha, len(keys), *keys, *args)
+            packed = pack_evalsha(connection, script, keys, args)
             try:
                 if not wait and sha not in line.loaded:
                     # Loaded first, so a reply nobody waits for is not a NOSCRIPT to mend later.
