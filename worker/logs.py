@@ -1,8 +1,10 @@
 """Logging: one structlog pipeline for leadsync, Celery and the standard library.
 
 JSON lines when stdout is not a terminal, coloured console lines when it is. Two processors guard
-what leaves the process: `mask_emails` (unless LEADSYNC_LOG_PII=1) and `redact_secrets`, which
-removes secret-named fields and any known secret value wherever it appears.
+what leaves the process: `mask_emails` (unless LEADSYNC_LOG_PII=1) and the `SecretRedactor`, which
+removes secret-named fields and any known secret value wherever it appears. Standard-library
+records (Celery's) reach those processors through the root handler's formatter; leadsync's own
+events run them directly and are written by `LineWriter` to the same stream, under the same lock.
 """
 
 from __future__ import annotations
@@ -89,6 +91,23 @@ def _secret_field(name: str) -> bool:
     return bool(_SECRET_FIELD.search(name))
 
 
+class LineWriter:
+    """structlog's final logger: one rendered line per event, written and flushed at once."""
+
+    def __init__(self, stream: TextIO, lock: Any, name: str = "leadsync", *_: Any) -> None:
+        self.name = name  # for `add_logger_name`
+        self._stream = stream
+        self._lock = lock
+
+    def msg(self, line: str) -> None:
+        """Write one line."""
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+    debug = info = warning = error = critical = exception = fatal = msg
+
+
 def configure_logging(
     *,
     secrets: Iterable[str] = (),
@@ -118,22 +137,21 @@ def configure_logging(
         else structlog.dev.ConsoleRenderer(colors=True)
     )
 
-    structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
+    )
+    # leadsync's own lines run the same processors and renderer, then go straight to the stream
+    # (under the handler's lock): a detour through the standard library's records and handler
+    # would double their cost.
+    structlog.configure(
+        processors=[*shared, renderer],
+        logger_factory=functools.partial(LineWriter, stream, handler.lock),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        cache_logger_on_first_use=True,
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -49,7 +49,7 @@ class Heartbeat:
                 del self._renewers[beat_id]
 
     def _beat(self) -> None:
-        log = structlog.get_logger()
+        log = structlog.get_logger(__name__)
         while True:
             time.sleep(self._every_s)
             with self._lock:

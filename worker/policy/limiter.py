@@ -102,5 +102,7 @@ class RateLimiter:
             waited += wait_s
             if slept - wait_s <= self._margin_ms / 1000:
                 break
-            structlog.get_logger().warning("limiter.rebooked", overrun_s=round(slept - wait_s, 3))
+            structlog.get_logger(__name__).warning(
+                "limiter.rebooked", overrun_s=round(slept - wait_s, 3)
+            )
         return waited

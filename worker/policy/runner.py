@@ -88,7 +88,7 @@ class JobRunner:
         self._confirm_finish = confirm_finish
         self._prepare = prepare
         self._publish = publish
-        self._log = logger or structlog.get_logger()
+        self._log = logger or structlog.get_logger(__name__)
         self._rng = rng or random.Random()
         # One TTL for the run lease, the lead holds and the concurrency lease (tests shorten it).
         self._lease_ttl_s = lease_ttl_s or default_lease_ttl_s(settings)

@@ -97,7 +97,7 @@ class Scheduler:
         interval_s: float = 0.25,
     ) -> None:
         """Move due messages every `interval_s` until `stop` is set (run it in a daemon thread)."""
-        log = structlog.get_logger()
+        log = structlog.get_logger(__name__)
         while not stop.wait(interval_s):
             try:
                 self.move_due(publish)
