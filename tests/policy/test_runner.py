@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -324,3 +326,22 @@ def test_a_call_that_cannot_be_built_ends_the_job_dead(
     status = runner.results.get(job_id)
     assert status is not None and status["state"] == "dead"
     assert "Missing element returnLead" in status["error"]["message"]
+
+
+def test_a_call_prepared_before_a_wait_for_the_cap_is_signed_again(
+    rds: redis.Redis, settings: Settings, published: list[JobMessage]
+) -> None:
+    prepared: list[float] = []
+
+    def prepare(job: SyncLeadJob) -> Callable[[], SyncResult]:
+        prepared.append(time.monotonic())
+        return lambda: CREATED
+
+    one_at_a_time = dataclasses.replace(settings, max_concurrency=1)
+    runner = JobRunner(rds, one_at_a_time, prepare=prepare, publish=published.append)
+    runner.leases.take("another-worker")  # the cap is full when the job begins
+    threading.Timer(0.3, runner.leases.release, args=("another-worker",)).start()
+    submit(rds, one_at_a_time, published, email="ann@example.com")
+    assert runner.run(published.pop()) is Outcome.SYNCED
+    assert len(prepared) == 2  # during the claim, and again once a place was free
+    assert prepared[1] - prepared[0] >= 0.25

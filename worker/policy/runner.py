@@ -151,7 +151,9 @@ class JobRunner:
         try:
             if lease_id and not begun.leased:
                 self.leases.take(lease_id)  # the cap is full: poll until a place frees up
-            return self._attempt(message, job, lead_keys, watchdog, lease_id, log, prepared[0])
+                prepared.clear()  # its signature has aged: sign again
+            call = prepared[0] if prepared else None
+            return self._attempt(message, job, lead_keys, watchdog, lease_id, log, call)
         except BaseException:
             # Not a Marketo failure: free the lead and the cap; the watchdog takes over later.
             self.transitions.finish(message.job_id, lead_keys, lease_id=lease_id)
