@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 
+import pytest
 import redis
 
 from tests.policy.children import spawn
@@ -40,8 +41,13 @@ runner.run(JobMessage.from_json(sys.argv[2]))
 """
 
 
+@pytest.mark.parametrize(
+    "shared",
+    [False, True],
+    ids=["a runner per worker", "threads sharing one runner, as a threads pool does"],
+)
 def test_jobs_on_one_lead_never_overlap_and_apply_in_order(
-    rds: redis.Redis, redis_url: str, settings: Settings
+    rds: redis.Redis, redis_url: str, settings: Settings, shared: bool
 ) -> None:
     inbox: queue.Queue[JobMessage] = queue.Queue()
     spans: list[tuple[str, str, float, float]] = []  # email, FirstName, start, end
@@ -56,9 +62,21 @@ def test_jobs_on_one_lead_never_overlap_and_apply_in_order(
 
     stop = threading.Event()
 
+    # The Celery task's runner, shared by a threads pool's threads: finishes confirmed later.
+    one_runner = JobRunner(
+        rds, settings, prepare=unprepared(call), publish=inbox.put, confirm_finish=False
+    )
+
     def worker() -> None:
-        runner = JobRunner(
-            redis.Redis.from_url(redis_url), settings, prepare=unprepared(call), publish=inbox.put
+        runner = (
+            one_runner
+            if shared
+            else JobRunner(
+                redis.Redis.from_url(redis_url),
+                settings,
+                prepare=unprepared(call),
+                publish=inbox.put,
+            )
         )
         while not stop.is_set():
             try:
