@@ -134,22 +134,20 @@ class KeepAlivePool:
         address = (self._host, self._port)
         if self._proxy is not None:
             address = (str(self._proxy.hostname), self._proxy.port or 80)
+        sock: socket.socket | None = None
         try:
             sock = socket.create_connection(address, timeout=self.connect_timeout_s)
-        except TimeoutError:
-            raise ConnectTimeout(f"no connection within {self.connect_timeout_s} s") from None
-        try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self._tls is not None:
                 if self._proxy is not None:
                     _open_tunnel(sock, self._authority, self._tunnel_headers)
                 sock = self._tls.wrap_socket(sock, server_hostname=self._host)
             sock.settimeout(self.read_timeout_s)
-        except TimeoutError:
-            sock.close()
-            raise ConnectTimeout(f"no connection within {self.connect_timeout_s} s") from None
-        except BaseException:
-            sock.close()
+        except BaseException as error:
+            if sock is not None:
+                sock.close()
+            if isinstance(error, TimeoutError):
+                raise ConnectTimeout(f"no connection within {self.connect_timeout_s} s") from None
             raise
         return _Connection(sock)
 
