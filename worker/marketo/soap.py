@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -34,6 +35,7 @@ BINDING = f"{{{NAMESPACE}}}MktowsApiSoapBinding"
 PACKAGED_WSDL = str(files("worker.marketo") / "wsdl" / "mktows-2_3.wsdl")
 MAX_BATCH = 300  # Marketo: "batches above 300 records are not supported"
 WSDL_LOAD_TIMEOUT_S = 30.0
+MAX_TEMPLATES = 256  # shapes of syncLead envelope kept per client (fields present, attribute count)
 
 # A response that does not match the schema is an error; a DTD or entity in a response never is
 # honoured (a SOAP endpoint has no business sending either).
@@ -86,13 +88,10 @@ class SoapClient:
         )
         # Marketo: ignore the address inside the WSDL and call the instance endpoint.
         self._service = self._zeep.create_service(BINDING, endpoint)
-        self._auth_template = _rendered(
-            self._zeep.get_element(f"{{{NAMESPACE}}}AuthenticationHeader"),
-            mktowsUserId="",
-            requestSignature="",
-            requestTimestamp="",
-        )
+        self._auth_header = self._zeep.get_element(f"{{{NAMESPACE}}}AuthenticationHeader")
         self._context_header = self._zeep.get_element(f"{{{NAMESPACE}}}MktowsContextHeader")
+        self._templates: dict[tuple[str, Hashable], _Template | None] = {}
+        self._templates_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SoapClient:
@@ -117,12 +116,8 @@ class SoapClient:
         """Sign and serialize a syncLead now; calling the result sends it.
 
         Send it at once: the signature's timestamp ages from here (a retry prepares again)."""
-        params: dict[str, Any] = {"leadRecord": _lead_record(job), "returnLead": job.return_lead}
-        if job.marketo_cookie is not None:
-            params["marketoCookie"] = job.marketo_cookie
         workspace = job.workspace or self.workspace
-        context = [] if workspace is None else [self._context_header(targetWorkspace=workspace)]
-        send = self._prepare("syncLead", params, context)
+        send = self._prepare("syncLead", sync_lead_params(job), workspace, reuse_shape=True)
 
         def sync() -> SyncResult:
             result = _holder(send(), "syncStatus")
@@ -152,7 +147,9 @@ class SoapClient:
             "leadRecordList": {"leadRecord": [_lead_record(job) for job in jobs]},
             "dedupEnabled": dedup_enabled,
         }
-        result = _holder(self._prepare("syncMultipleLeads", params, [])(), "syncStatus")
+        # A batch's shape is rarely seen twice (and its template would be large): rendered afresh.
+        send = self._prepare("syncMultipleLeads", params, None, reuse_shape=False)
+        result = _holder(send(), "syncStatus")
         statuses = result.syncStatus or []
         if len(statuses) != len(jobs):
             raise PermanentError(f"Marketo answered {len(statuses)} statuses for {len(jobs)} leads")
@@ -175,21 +172,20 @@ class SoapClient:
         return f"SoapClient(endpoint={self.endpoint!r}, user_id={self.user_id!r})"
 
     def _prepare(
-        self, operation: str, params: dict[str, Any], context: list[Any]
+        self, operation: str, params: dict[str, Any], workspace: str | None, *, reuse_shape: bool
     ) -> Callable[[], Any]:
         # zeep's own `send`, in its two halves: the envelope is built and signed here, posted
         # and read when the returned function is called.
         key = self._key.reveal()
         auth = authentication_header(self.user_id, key)
         secrets = (key, auth["requestSignature"])
+        call: dict[str, Any] = {"params": params, "auth": auth, "workspace": workspace}
         binding = self._service._binding
         with translated_errors(secrets=secrets):
-            envelope, http_headers = binding._create(
-                operation,
-                (),
-                {**params, "_soapheaders": [self._signed_header(auth), *context]},
-                client=self._zeep,
-                options=self._service._binding_options,
+            envelope, http_headers = (
+                self._from_template(operation, call)
+                if reuse_shape
+                else self._render(operation, **call)
             )
 
         def send() -> Any:
@@ -199,20 +195,111 @@ class SoapClient:
 
         return send
 
-    def _signed_header(self, auth: dict[str, str]) -> etree._Element:
-        # zeep rendered the header's shape from the WSDL once; each send fills in a copy (zeep's
-        # own value objects for it cost about a third of serializing the whole call).
-        header = copy.deepcopy(self._auth_template)
-        for child in header:
-            child.text = auth[etree.QName(child).localname]
-        return header
+    def _render(
+        self, operation: str, params: dict[str, Any], auth: dict[str, str], workspace: str | None
+    ) -> tuple[etree._Element, dict[str, str]]:
+        """zeep's envelope and HTTP headers for one call."""
+        headers = [self._auth_header(**auth)]
+        if workspace is not None:
+            headers.append(self._context_header(targetWorkspace=workspace))
+        return self._service._binding._create(  # type: ignore[no-any-return]
+            operation,
+            (),
+            {**params, "_soapheaders": headers},
+            client=self._zeep,
+            options=self._service._binding_options,
+        )
+
+    def _from_template(
+        self, operation: str, call: dict[str, Any]
+    ) -> tuple[etree._Element, dict[str, str]]:
+        # zeep renders each shape of call once, with placeholders for its values (its value
+        # objects cost most of the time it takes to serialize a call); each call fills in a copy.
+        shape = _Shape(call)
+        key = (operation, shape.key)
+        if key not in self._templates:
+            template = _Template.rendered(shape, self._render(operation, **shape.params))
+            with self._templates_lock:
+                if len(self._templates) >= MAX_TEMPLATES:
+                    self._templates.pop(next(iter(self._templates)))
+                self._templates[key] = template
+        template = self._templates.get(key)  # None: evicted meanwhile, or no template possible
+        if template is None:
+            return self._render(operation, **call)
+        return template.filled(shape.values), template.http_headers
 
 
-def _rendered(element: Any, **values: str) -> etree._Element:
-    """The XML zeep renders for a WSDL element with these values."""
-    holder = etree.Element("holder")
-    element.render(holder, element(**values))
-    return holder[0]
+class _Shape:
+    """A call's arguments split into their shape and their values.
+
+    `params` is the call with a placeholder for every string and integer; `key` identifies the
+    shape (names, list lengths, booleans and absent values); `values` holds the text zeep renders
+    for each placeholder, in the order of `marks` (the placeholders' own text)."""
+
+    def __init__(self, call: dict[str, Any]) -> None:
+        self.values: list[str] = []
+        self.marks: list[str] = []
+        self.params, self.key = self._split(call)
+
+    def _split(self, value: Any) -> tuple[Any, Hashable]:
+        if isinstance(value, dict):
+            parts = [(name, *self._split(item)) for name, item in value.items()]
+            return {name: item for name, item, _ in parts}, tuple((n, k) for n, _, k in parts)
+        if isinstance(value, list):
+            items = [self._split(item) for item in value]
+            return [item for item, _ in items], ("list", *(key for _, key in items))
+        if value is None or isinstance(value, bool):
+            return value, value
+        index = len(self.values)
+        if isinstance(value, int):
+            mark: Any = -1_000_000_000 - index  # still an xsd:int
+        elif isinstance(value, str):
+            mark = f"\ue000{index}"  # private use: no other text in an envelope starts so
+        else:
+            raise TypeError(f"no placeholder for a {type(value).__name__}")
+        self.values.append(str(value))
+        self.marks.append(str(mark))
+        return mark, type(value).__name__
+
+
+@dataclass(frozen=True)
+class _Template:
+    """An envelope zeep rendered for one shape of call; `slots` maps each placeholder's text to
+    the index of the value that replaces it."""
+
+    envelope: etree._Element
+    http_headers: dict[str, str]
+    slots: dict[str, int]
+
+    @classmethod
+    def rendered(
+        cls, shape: _Shape, rendering: tuple[etree._Element, dict[str, str]]
+    ) -> _Template | None:
+        """The template, or None when a value is not the whole text of one element (zeep put it
+        in an attribute, or changed it): such a shape is rendered afresh for every call."""
+        envelope, http_headers = rendering
+        slots = {mark: index for index, mark in enumerate(shape.marks)}
+        found = [element.text for element in envelope.iter() if element.text in slots]
+        if sorted(found) != sorted(slots):
+            return None
+        return cls(envelope, http_headers, slots)
+
+    def filled(self, values: Sequence[str]) -> etree._Element:
+        """A copy of the envelope carrying `values`."""
+        envelope = copy.deepcopy(self.envelope)
+        for element in envelope.iter():
+            index = self.slots.get(element.text)  # type: ignore[arg-type]
+            if index is not None:
+                element.text = values[index]
+        return envelope
+
+
+def sync_lead_params(job: SyncLeadJob) -> dict[str, Any]:
+    """syncLead's body parameters for `job`, as zeep takes them."""
+    params: dict[str, Any] = {"leadRecord": _lead_record(job), "returnLead": job.return_lead}
+    if job.marketo_cookie is not None:
+        params["marketoCookie"] = job.marketo_cookie
+    return params
 
 
 def _lead_record(job: SyncLeadJob) -> dict[str, Any]:
