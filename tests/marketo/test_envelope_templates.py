@@ -18,7 +18,14 @@ from pydantic import ValidationError
 
 from worker.config import Secret
 from worker.jobs import SyncLeadJob
-from worker.marketo.soap import MAX_TEMPLATES, SoapClient, _Shape, _Template, sync_lead_params
+from worker.marketo.soap import (
+    MAX_TEMPLATE_VALUES,
+    MAX_TEMPLATES,
+    SoapClient,
+    _Shape,
+    _Template,
+    sync_lead_params,
+)
 
 # Any text a job accepts, XML's metacharacters and non-ASCII included.
 TEXT = st.text(
@@ -112,6 +119,16 @@ def test_each_shape_gets_its_own_template_and_the_number_kept_is_bounded() -> No
         call = calls(job, "sig")
         assert from_template(client, call) == rendered(client, call)
     assert len(client._templates) == MAX_TEMPLATES
+
+
+def test_a_call_with_very_many_values_is_rendered_afresh() -> None:
+    client = new_client()
+    job = SyncLeadJob(
+        email="a@example.com", attributes={f"A{i}": "v" for i in range(MAX_TEMPLATE_VALUES // 2)}
+    )
+    call = calls(job, "sig")
+    assert from_template(client, call) == rendered(client, call)
+    assert client._templates == {}
 
 
 def test_a_shape_whose_values_are_not_whole_element_texts_gets_no_template() -> None:

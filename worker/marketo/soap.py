@@ -35,7 +35,10 @@ BINDING = f"{{{NAMESPACE}}}MktowsApiSoapBinding"
 PACKAGED_WSDL = str(files("worker.marketo") / "wsdl" / "mktows-2_3.wsdl")
 MAX_BATCH = 300  # Marketo: "batches above 300 records are not supported"
 WSDL_LOAD_TIMEOUT_S = 30.0
-MAX_TEMPLATES = 256  # shapes of syncLead envelope kept per client (fields present, attribute count)
+# syncLead envelope templates kept per client, one per shape (fields present, attribute count),
+# for shapes of up to MAX_TEMPLATE_VALUES values (about 100 attributes): 64 such hold about 6 MB.
+MAX_TEMPLATES = 64
+MAX_TEMPLATE_VALUES = 200
 
 # A response that does not match the schema is an error; a DTD or entity in a response never is
 # honoured (a SOAP endpoint has no business sending either).
@@ -216,6 +219,8 @@ class SoapClient:
         # zeep renders each shape of call once, with placeholders for its values (its value
         # objects cost most of the time it takes to serialize a call); each call fills in a copy.
         shape = _Shape(call)
+        if len(shape.values) > MAX_TEMPLATE_VALUES:  # large, and rarely seen twice
+            return self._render(operation, **call)
         key = (operation, shape.key)
         if key not in self._templates:
             template = _Template.rendered(shape, self._render(operation, **shape.params))
@@ -254,7 +259,7 @@ class _Shape:
         if isinstance(value, int):
             mark: Any = -1_000_000_000 - index  # still an xsd:int
         elif isinstance(value, str):
-            mark = f"\ue000{index}"  # private use: no other text in an envelope starts so
+            mark = f"\ue000{index}"  # a private-use character: no fixed text of an envelope has it
         else:
             raise TypeError(f"no placeholder for a {type(value).__name__}")
         self.values.append(str(value))
