@@ -62,6 +62,23 @@ def test_a_connection_killed_while_idle_is_replaced(line: ScriptLine, rds: redis
     assert rds.mget("k", "k2") == ["ran", "again"]
 
 
+def test_a_connection_broken_before_a_sent_scripts_reply_reports_it_to_the_sender(
+    line: ScriptLine, rds: redis.Redis
+) -> None:
+    errors: list[Exception] = []
+    assert line.call(SET_AND_ECHO, ["k"], ["first"]) == "first"  # connected, script loaded
+    rds.client_pause(10_000, all=False)  # write scripts wait: the next one cannot run yet
+    try:
+        line.send(SET_AND_ECHO, ["k"], ["lost"], on_error=errors.append)
+        rds.client_kill_filter(skipme=True)  # its connection breaks with the script unrun
+    finally:
+        rds.client_unpause()
+    line.settle()
+    assert [type(error) for error in errors] == [redis.ConnectionError]
+    assert rds.get("k") == "first"
+    assert line.call(SET_AND_ECHO, ["k"], ["again"]) == "again"  # on a fresh connection
+
+
 def _line_connections(rds: redis.Redis) -> int:
     gc.collect()  # connections of threads gone earlier are closed when collected
     return sum(client["cmd"] == "evalsha" for client in rds.client_list())
