@@ -1,7 +1,8 @@
 """The Marketo SOAP client: signed syncLead and syncMultipleLeads calls over zeep.
 
 One `SoapClient` per worker process: the WSDL is parsed once per location for the whole process,
-every client keeps its own keep-alive connections, and each send gets a fresh signature.
+every client keeps its own keep-alive connections, and each send gets a fresh signature. zeep
+renders each shape of syncLead envelope once, with placeholders; a call fills in a copy.
 No Celery, no Redis: retries and limits belong to the policy layer.
 """
 
