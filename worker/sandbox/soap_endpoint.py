@@ -1,4 +1,5 @@
-"""The SOAP endpoint as a bare ASGI app: the hot path, no framework between socket and lxml."""
+"""The SOAP endpoint as a bare ASGI app: Starlette only routes to it; no Request or Response
+objects stand between the socket and lxml."""
 
 from __future__ import annotations
 
