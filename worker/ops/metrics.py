@@ -99,18 +99,18 @@ def timed_sends(prepare: PrepareCall, *, operation: str) -> PrepareCall:
         def timed() -> SyncResult:
             started = time.perf_counter()
             CALLS_IN_FLIGHT_HERE.inc()
+            error: BaseException | None = None
+            result: SyncResult | None = None
             try:
                 result = send()
-            except BaseException as error:
-                seconds = time.perf_counter() - started
-                CALL_SECONDS.labels(operation, outcome_of(error)).observe(seconds)
+                return result
+            except BaseException as failure:
+                error = failure
                 raise
             finally:
                 CALLS_IN_FLIGHT_HERE.dec()
-            CALL_SECONDS.labels(operation, outcome_of(None, result)).observe(
-                time.perf_counter() - started
-            )
-            return result
+                seconds = time.perf_counter() - started
+                CALL_SECONDS.labels(operation, outcome_of(error, result)).observe(seconds)
 
         return timed
 
